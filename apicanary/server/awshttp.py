@@ -19,9 +19,7 @@ from apicanary.errors import AwsApiError
 JSON = "application/json"
 
 
-def json_response(
-    data: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with a fresh ``x-amzn-RequestId``."""
     all_headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     if headers:

@@ -1,0 +1,36 @@
+"""The control port: AWS-compatible endpoints, the ``/_apicanary`` JSON API, the dashboard.
+
+Built as one Starlette app from the route lists of each AWS service module; errors carrying an
+AWS code are rendered by :func:`apicanary.server.awshttp.aws_error_handler`.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from apicanary import __version__
+from apicanary.engine.engine import Engine
+from apicanary.errors import AwsApiError
+from apicanary.server import lambda_api
+from apicanary.server.awshttp import aws_error_handler, json_response
+
+
+def build_control_app(engine: Engine) -> Starlette:
+    """The control-plane ASGI app bound to ``engine``."""
+
+    async def health(request: Request) -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "stateDir": str(engine.state_dir),
+                "functions": len(engine.lambdas.view.functions),
+            }
+        )
+
+    routes: list[BaseRoute] = [Route("/_apicanary/health", health, methods=["GET"])]
+    routes += lambda_api.routes(engine.lambdas)
+    return Starlette(routes=routes, exception_handlers={AwsApiError: aws_error_handler})
