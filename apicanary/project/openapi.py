@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from apicanary.project.fields import as_mapping, as_str, as_str_list, child, fail, show
+from apicanary.project.fields import as_int, as_mapping, as_str, as_str_list, child, fail, show
 from apicanary.project.intrinsics import Resolver
 from apicanary.project.specs import IntegrationSpec, RouteSpec
 
@@ -106,4 +106,9 @@ def _integration(
     function, qualifier = (None, None)
     if kind in ("AWS_PROXY", "AWS"):
         function, qualifier = lambda_target(uri, functions_by_name)
-    return IntegrationSpec(kind, uri, function, qualifier)
+    timeout = None
+    if "timeoutInMillis" in integration:
+        timeout_path = child(int_path, "timeoutInMillis")
+        raw = resolver.resolve(integration["timeoutInMillis"], timeout_path)
+        timeout = as_int(raw, timeout_path, low=50, high=29_000, unit="milliseconds")
+    return IntegrationSpec(kind, uri, function, qualifier, timeout)

@@ -95,6 +95,7 @@ class IntegrationSpec:
     uri: str | None
     function: str | None = None
     qualifier: str | None = None
+    timeout_in_millis: int | None = None  # x-amazon-apigateway-integration timeoutInMillis
 
 
 @dataclass(frozen=True)

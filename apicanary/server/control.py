@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.errors import AwsApiError
-from apicanary.server import lambda_api
+from apicanary.server import apigateway_api, lambda_api
 from apicanary.server.awshttp import aws_error_handler, json_response
 
 
@@ -28,9 +28,11 @@ def build_control_app(engine: Engine) -> Starlette:
                 "version": __version__,
                 "stateDir": str(engine.state_dir),
                 "functions": len(engine.lambdas.view.functions),
+                "restApis": len(engine.gateway.view.apis),
             }
         )
 
     routes: list[BaseRoute] = [Route("/_apicanary/health", health, methods=["GET"])]
     routes += lambda_api.routes(engine.lambdas)
+    routes += apigateway_api.routes(engine.apigateway)
     return Starlette(routes=routes, exception_handlers={AwsApiError: aws_error_handler})

@@ -1,0 +1,47 @@
+"""The ``apicanary`` command: thin commands over the engine, the platforms and the controller.
+
+Exit codes (the public contract): 0 success, 2 bad input, 1 other failure, 3 a rollout that
+was waited on (or rehearsed) ended rolled back or aborted.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from apicanary import __version__
+from apicanary.cli.output import fail, output_option
+from apicanary.errors import ApicanaryError
+
+
+class _Group(click.Group):
+    """A click group that turns apicanary errors into one paragraph and the right exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ApicanaryError as error:
+            sys.exit(fail(error))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="apicanary")
+@output_option
+def cli() -> None:
+    """Canary deployments for serverless APIs (API Gateway + Lambda), locally and on AWS."""
+
+
+def _register() -> None:
+    from apicanary.cli import serve as serve_cmd
+
+    cli.add_command(serve_cmd.serve)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="apicanary")

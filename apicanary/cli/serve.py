@@ -1,0 +1,87 @@
+"""``apicanary serve``: the local engine, gateway and control plane, from a SAM template."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import click
+
+from apicanary.cli.loop import run_event_loop
+from apicanary.cli.output import emit, output_option
+from apicanary.errors import BadInputError
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str) -> None:
+    """Refuse a non-loopback bind unless control-plane credentials are configured."""
+    if not _is_loopback(host) and not os.environ.get("APICANARY_CONTROL_TOKEN"):
+        raise BadInputError(
+            f"--host {host} is not a loopback address and no credentials are configured",
+            hint="set APICANARY_CONTROL_TOKEN to a secret (control calls then need "
+            "'Authorization: Bearer <token>'), or bind to 127.0.0.1",
+        )
+
+
+@click.command()
+@click.option("--template", "-t", type=click.Path(path_type=Path), default=None,
+              help="SAM template (default: ./template.yaml if present).")  # fmt: skip
+@click.option("--port", type=int, default=3000, show_default=True, help="Gateway port.")
+@click.option("--control-port", type=int, default=3001, show_default=True,
+              help="Control-plane port (AWS APIs, /_apicanary, dashboard).")  # fmt: skip
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".apicanary"),
+              show_default=True)  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--seed", type=int, default=None, help="Seed the traffic-split RNG (reproducible).")
+@output_option
+def serve(
+    template: Path | None,
+    port: int,
+    control_port: int,
+    state_dir: Path,
+    host: str,
+    seed: int | None,
+) -> None:
+    """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
+    from apicanary.server.app import LocalServer
+
+    check_exposure(host)
+    if template is None and Path("template.yaml").is_file():
+        template = Path("template.yaml")
+    if template is not None and not template.is_file():
+        raise BadInputError(f"--template {template}: no such file")
+    server = LocalServer(
+        state_dir=state_dir,
+        template=template,
+        host=host,
+        gateway_port=port,
+        control_port=control_port,
+        seed=seed,
+    )
+
+    def ready() -> None:
+        info = server.describe()
+        emit(info, _ready_text)
+
+    run_event_loop(server.run(on_ready=ready))
+
+
+def _ready_text(info: dict[str, object]) -> str:
+    lines = [
+        f"apicanary {info['version']} ready",
+        f"  gateway        {info['gatewayUrl']}",
+        f"  control plane  {info['controlUrl']}  (boto3/aws --endpoint-url, dashboard at /)",
+        f"  state          {info['stateDir']}",
+    ]
+    for route in info.get("routes", []) or []:  # type: ignore[attr-defined]
+        lines.append(f"  route          {route}")
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""The running local engine: an :class:`Engine`, the project provisioned into it, two servers.
+
+``LocalServer`` is what ``apicanary serve`` runs and what tests start in-process: it opens the
+state directory, loads and provisions the SAM template (if any), and serves the gateway and
+the control plane on their ports until stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from apicanary import __version__
+from apicanary.engine.engine import Engine
+from apicanary.engine.provision import ProvisionReport, provision
+from apicanary.project.sam import load_project
+from apicanary.server.control import build_control_app
+from apicanary.server.data import GatewayApp
+from apicanary.server.runner import Listener, serve_all
+
+
+class LocalServer:
+    """The engine plus its gateway and control servers, bound to ``host``."""
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        template: Path | None = None,
+        host: str = "127.0.0.1",
+        gateway_port: int = 3000,
+        control_port: int = 3001,
+        seed: int | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.template = template
+        self.host = host
+        self.gateway_port = gateway_port
+        self.control_port = control_port
+        self.seed = seed
+        self.engine: Engine | None = None
+        self.report = ProvisionReport()
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{self.host}:{self.control_port}"
+
+    def open(self) -> Engine:
+        """Open the state directory and provision the template (idempotent)."""
+        rng = random.Random(self.seed) if self.seed is not None else random.Random()
+        engine = Engine(self.state_dir, rng=rng)
+        self.engine = engine
+        if self.template is not None:
+            self.report = provision(engine, load_project(self.template))
+        return engine
+
+    def describe(self) -> dict[str, Any]:
+        """What is being served, for the ready message and ``--output json``."""
+        routes: list[str] = []
+        for api in self.report.apis:
+            for route in api.routes:
+                routes.append(f"{route}  (api {api.api_id})")
+        return {
+            "version": __version__,
+            "gatewayUrl": self.gateway_url,
+            "controlUrl": self.control_url,
+            "stateDir": str(self.state_dir),
+            "routes": routes,
+            "provisioned": self.report.to_dict(),
+        }
+
+    async def run(
+        self,
+        *,
+        on_ready: Callable[[], None] | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        """Serve until a signal arrives or ``stop`` is set; stop every worker on the way out."""
+        engine = self.engine or self.open()
+        listeners = [
+            Listener("gateway", GatewayApp(engine.gateway), self.host, self.gateway_port),
+            Listener("control", build_control_app(engine), self.host, self.control_port),
+        ]
+        try:
+            await serve_all(listeners, on_ready=on_ready, stop=stop)
+        finally:
+            await engine.aclose()
