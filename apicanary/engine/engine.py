@@ -1,8 +1,9 @@
 """The embedded local engine: one object that owns the state directory and every service.
 
 ``Engine`` is the composition root of the local AWS: the SQLite store, the code store, the
-worker runtime, the Lambda and API Gateway services and the gateway's request path (which
-follows every committed API Gateway change by swapping its compiled view). Servers and the
+worker runtime, the Lambda and API Gateway services, the gateway's request path (which
+follows every committed API Gateway change by swapping its compiled view), the CloudWatch
+metric store and alarm engine, and the telemetry log the rollout controller reads. Servers and the
 local platform receive an ``Engine``; nothing else constructs services.
 """
 
@@ -10,15 +11,20 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 
 from apicanary.clock import Clock, SystemClock
+from apicanary.engine.alarms import AlarmEngine
 from apicanary.engine.apigateway import ApiGatewayService
 from apicanary.engine.codestore import CodeStore
 from apicanary.engine.gateway import Gateway
 from apicanary.engine.lambdas import LambdaService
+from apicanary.engine.metric_feed import MetricFeed
+from apicanary.engine.metrics import MetricStore
 from apicanary.engine.runtime import Runtime
 from apicanary.engine.store import Store
+from apicanary.engine.telemetry import TelemetryLog
 
 DEFAULT_STATE_DIR = Path(".apicanary")
 
@@ -75,6 +81,40 @@ class Engine:
         self.gateway = Gateway(self.lambdas, self.clock, rng=self.rng, account_id=account_id)
         self.gateway.swap(self.apigateway.snapshot())
         self.apigateway.on_change(self.gateway.swap)
+        self.metrics = MetricStore(self.clock, self.store)
+        self.alarms = AlarmEngine(
+            self.metrics, self.clock, self.store, region=region, account_id=account_id
+        )
+        self.feed = MetricFeed(self.metrics)
+        self.telemetry = TelemetryLog()
+        for listener in (self.feed.add, self.telemetry.add):
+            self.gateway.add_listener(listener)
+            self.lambdas.add_listener(listener)
+
+    def housekeeping(self) -> None:
+        """Periodic work off the hot path: ingest metrics, evaluate alarms, persist."""
+        self.feed.drain()
+        self.alarms.evaluate()
+
+    def persist(self) -> None:
+        """Write buffered metric data to SQLite (a restart keeps history)."""
+        self.feed.drain()
+        self.metrics.flush()
+
+    async def run_background(self, *, housekeeping_s: float = 0.25, persist_s: float = 5.0) -> None:
+        """Housekeeping and persistence forever (cancel to stop; persists once more)."""
+        import asyncio
+
+        last_persist = time.monotonic()
+        try:
+            while True:
+                await asyncio.sleep(housekeeping_s)
+                self.housekeeping()
+                if time.monotonic() - last_persist >= persist_s:
+                    self.persist()
+                    last_persist = time.monotonic()
+        finally:
+            self.persist()
 
     async def aclose(self) -> None:
         """Stop every worker process and close the database."""

@@ -14,6 +14,7 @@ the injected RNG), runs the version in its own worker (``engine/runtime``) and r
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -189,6 +190,7 @@ class LambdaInvocation:
     """One invocation as the metrics and the rollout analysis see it."""
 
     timestamp: float
+    request_id: str
     function_name: str
     qualifier: str | None
     executed_version: str | None
@@ -244,6 +246,7 @@ class LambdaService:
         self._spec_cache: dict[tuple[str, str, str, str], ExecutionSpec] = {}
         self._source_checked: dict[str, float] = {}
         store.migrate("lambda", MIGRATIONS)
+        self._view_lock = threading.Lock()
         self._view = self._load_view()
 
     # -- observers --------------------------------------------------------------------------
@@ -762,13 +765,25 @@ class LambdaService:
         except AwsApiError as error:
             if error.code == "TooManyRequestsException":
                 self._notify(
-                    LambdaInvocation(started, target.function_name, target.qualifier, None,
-                                     0.0, None, None, True, False, None)
-                )  # fmt: skip
+                    LambdaInvocation(
+                        timestamp=started,
+                        request_id=request_id,
+                        function_name=target.function_name,
+                        qualifier=target.qualifier,
+                        executed_version=None,
+                        duration_ms=0.0,
+                        function_error=None,
+                        error_type=None,
+                        throttled=True,
+                        cold_start=False,
+                        init_duration_ms=None,
+                    )
+                )
             raise
         self._notify(
             LambdaInvocation(
                 timestamp=started,
+                request_id=request_id,
                 function_name=target.function_name,
                 qualifier=target.qualifier,
                 executed_version=target.executed_version,
@@ -1009,9 +1024,13 @@ class LambdaService:
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{millis:03d}+0000"
 
     def _commit_view(self) -> None:
-        self._view = self._load_view()
+        # loading and installing under one lock: a writer on another thread (the rollout
+        # controller) can never install a view older than one already installed
+        with self._view_lock:
+            self._view = self._load_view()
+            view = self._view
         for callback in self._change_listeners:
-            callback(self._view)
+            callback(view)
 
     def _load_view(self) -> LambdaView:
         versions: dict[str, dict[str, VersionState]] = {}

@@ -61,7 +61,9 @@ class AnalysisConfig:
     """Settings. ``alpha_errors + alpha_latency`` is the false-rollback budget (§7.4).
 
     ``latency_min_baseline``: stable warm samples needed before p90/p99 are trusted (until
-    then the latency test sees no events). ``freeze_baseline_at``: stop updating the stable
+    then the latency test sees no events). ``latency_slack_ms``: a canary request counts as
+    slow only when it exceeds the stable pNN by more than this (the smallest latency
+    regression worth acting on). ``freeze_baseline_at``: stop updating the stable
     quantiles after this many samples (``None`` = keep them running on stable data).
     """
 
@@ -70,6 +72,7 @@ class AnalysisConfig:
     latency_min_baseline: int = 200
     freeze_baseline_at: int | None = None
     quantile_accuracy: float = 0.01
+    latency_slack_ms: float = 5.0
     guard: GuardConfig = field(default_factory=GuardConfig)
 
     def __post_init__(self) -> None:
@@ -95,6 +98,7 @@ class AnalysisConfig:
             "latency_min_baseline": self.latency_min_baseline,
             "freeze_baseline_at": self.freeze_baseline_at,
             "quantile_accuracy": self.quantile_accuracy,
+            "latency_slack_ms": self.latency_slack_ms,
             "guard": {
                 "min_dwell_s": g.min_dwell_s,
                 "max_dwell_s": g.max_dwell_s,
@@ -116,6 +120,7 @@ class AnalysisConfig:
             latency_min_baseline=int(data["latency_min_baseline"]),
             freeze_baseline_at=None if fz is None else int(fz),
             quantile_accuracy=float(data["quantile_accuracy"]),
+            latency_slack_ms=float(data.get("latency_slack_ms", 5.0)),
             guard=GuardConfig(
                 min_dwell_s=float(g["min_dwell_s"]),
                 max_dwell_s=float(g["max_dwell_s"]),
@@ -181,7 +186,11 @@ class CanaryAnalysis:
         p90 = self.baseline.quantile(0.90)
         p99 = self.baseline.quantile(0.99)
         assert p90 is not None and p99 is not None
-        return (p90, p99)
+        # An added slack keeps the test valid (under "no difference", P(canary > pNN + s) ≤
+        # P(canary > pNN)) and ignores regressions too small to matter: without it, handlers
+        # that run in microseconds were failed for a fresh worker's first, slower calls.
+        slack = self.config.latency_slack_ms
+        return (p90 + slack, p99 + slack)
 
     def update(self, window: Window, *, now: float | None = None) -> Verdict:
         """Fold in one window (built against :meth:`latency_thresholds`); return the rollback

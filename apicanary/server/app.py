@@ -17,6 +17,11 @@ from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.engine.provision import ProvisionReport, provision
 from apicanary.project.sam import load_project
+from apicanary.platform.local import LocalPlatform
+from apicanary.rollout.controller import Controller
+from apicanary.rollout.journal import Journal
+from apicanary.rollout.scheduler import Scheduler
+from apicanary.server import rollouts_api
 from apicanary.server.control import build_control_app
 from apicanary.server.data import GatewayApp
 from apicanary.server.runner import Listener, serve_all
@@ -84,11 +89,25 @@ class LocalServer:
     ) -> None:
         """Serve until a signal arrives or ``stop`` is set; stop every worker on the way out."""
         engine = self.engine or self.open()
+        journal = Journal(engine.store)
+        platform = LocalPlatform(engine, asyncio.get_running_loop())
+        controller = Controller(journal, platform, engine.clock)
+        scheduler = Scheduler(controller, journal)
+        control = build_control_app(
+            engine, rollouts_api.routes(controller, journal, platform, scheduler.poke)
+        )
         listeners = [
             Listener("gateway", GatewayApp(engine.gateway), self.host, self.gateway_port),
-            Listener("control", build_control_app(engine), self.host, self.control_port),
+            Listener("control", control, self.host, self.control_port),
+        ]
+        background = [
+            asyncio.create_task(engine.run_background()),
+            asyncio.create_task(scheduler.run()),
         ]
         try:
             await serve_all(listeners, on_ready=on_ready, stop=stop)
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await engine.aclose()

@@ -6,6 +6,8 @@ AWS code are rendered by :func:`apicanary.server.awshttp.aws_error_handler`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,8 +20,8 @@ from apicanary.server import apigateway_api, lambda_api
 from apicanary.server.awshttp import aws_error_handler, json_response
 
 
-def build_control_app(engine: Engine) -> Starlette:
-    """The control-plane ASGI app bound to ``engine``."""
+def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The control-plane ASGI app bound to ``engine`` (plus e.g. the rollouts API)."""
 
     async def health(request: Request) -> Response:
         return json_response(
@@ -35,4 +37,5 @@ def build_control_app(engine: Engine) -> Starlette:
     routes: list[BaseRoute] = [Route("/_apicanary/health", health, methods=["GET"])]
     routes += lambda_api.routes(engine.lambdas)
     routes += apigateway_api.routes(engine.apigateway)
+    routes += list(extra_routes)
     return Starlette(routes=routes, exception_handlers={AwsApiError: aws_error_handler})

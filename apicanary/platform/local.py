@@ -1,0 +1,253 @@
+"""LocalPlatform: the Platform protocol over the embedded engine, in-process (no HTTP).
+
+Calls go straight to the engine's services, so they get the same validation and errors as
+the AWS-compatible endpoints. Telemetry is exact: every gateway request and direct Invoke is
+in the engine's telemetry log, and arms are told apart by executed version (alias mode) or by
+the canary flag (stage mode). Requests seen by the gateway are judged by the status the
+client got (a malformed proxy response is a failure even though Lambda reports none); direct
+invokes by their function error.
+
+Hooks run on the engine's event loop (workers are bound to it); the controller calls from its
+own thread and waits for the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from apicanary.engine.engine import Engine
+from apicanary.engine.gateway import RequestRecord
+from apicanary.engine.lambdas import LambdaInvocation
+from apicanary.errors import AwsApiError, BadInputError, PlatformError
+from apicanary.platform.base import (
+    AliasState,
+    HookResult,
+    StageCanaryState,
+    TelemetryBatch,
+    TelemetryTarget,
+)
+from apicanary.rollout.window import Invocation
+
+
+class LocalPlatform:
+    """The local engine as a rollout target."""
+
+    name = "local"
+
+    def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.engine = engine
+        self.loop = loop
+
+    # -- versions and aliases -------------------------------------------------------------------
+
+    def publish_version(
+        self, function: str, *, code_sha256: str | None = None, description: str | None = None
+    ) -> str:
+        params: dict[str, Any] = {}
+        if code_sha256:
+            params["CodeSha256"] = code_sha256
+        if description:
+            params["Description"] = description
+        return str(self.engine.lambdas.publish_version(function, params)["Version"])
+
+    def get_alias(self, function: str, alias: str) -> AliasState:
+        return _alias_state(function, self.engine.lambdas.get_alias(function, alias))
+
+    def write_alias(
+        self,
+        function: str,
+        alias: str,
+        *,
+        primary: str,
+        canary: str | None,
+        weight: float,
+        expected_revision: str | None = None,
+        description: str | None = None,
+    ) -> AliasState:
+        weights = {canary: weight} if canary is not None and weight > 0 else {}
+        params: dict[str, Any] = {
+            "FunctionVersion": primary,
+            "RoutingConfig": {"AdditionalVersionWeights": weights},
+        }
+        if expected_revision:
+            params["RevisionId"] = expected_revision
+        if description is not None:
+            params["Description"] = description
+        self.engine.lambdas.update_alias(function, alias, params)
+        return self.get_alias(function, alias)
+
+    # -- stage canaries ---------------------------------------------------------------------------
+
+    def find_api(self, name_or_id: str) -> str:
+        apis = self.engine.apigateway.get_rest_apis(limit=500)["item"]
+        for api in apis:
+            if name_or_id in (api["id"], api["name"]):
+                return str(api["id"])
+        known = ", ".join(f"{a['name']} ({a['id']})" for a in apis) or "none"
+        raise BadInputError(f"no REST API named or identified {name_or_id!r}; known: {known}")
+
+    def get_stage(self, api_id: str, stage: str) -> StageCanaryState:
+        return _stage_state(api_id, self.engine.apigateway.get_stage(api_id, stage))
+
+    def write_stage_canary(
+        self, api_id: str, stage: str, *, percent: float, overrides: Mapping[str, str]
+    ) -> StageCanaryState:
+        gateway = self.engine.apigateway
+        current = gateway.get_stage(api_id, stage)
+        if not current.get("canarySettings"):
+            gateway.create_deployment(
+                api_id,
+                {
+                    "stageName": stage,
+                    "description": "apicanary canary deployment",
+                    "canarySettings": {
+                        "percentTraffic": percent,
+                        "stageVariableOverrides": dict(overrides),
+                        "useStageCache": False,
+                    },
+                },
+            )
+        else:
+            operations = [
+                {"op": "replace", "path": "/canarySettings/percentTraffic", "value": str(percent)}
+            ]
+            operations += [
+                {"op": "replace", "path": f"/canarySettings/stageVariableOverrides/{k}", "value": v}
+                for k, v in overrides.items()
+            ]
+            gateway.update_stage(api_id, stage, operations)
+        return self.get_stage(api_id, stage)
+
+    def promote_stage_canary(self, api_id: str, stage: str) -> StageCanaryState:
+        gateway = self.engine.apigateway
+        if gateway.get_stage(api_id, stage).get("canarySettings"):
+            gateway.update_stage(api_id, stage, PROMOTION_OPERATIONS)
+            gateway.update_stage(api_id, stage, [{"op": "remove", "path": "/canarySettings"}])
+        return self.get_stage(api_id, stage)
+
+    def remove_stage_canary(self, api_id: str, stage: str) -> StageCanaryState:
+        gateway = self.engine.apigateway
+        if gateway.get_stage(api_id, stage).get("canarySettings"):
+            gateway.update_stage(api_id, stage, [{"op": "remove", "path": "/canarySettings"}])
+        return self.get_stage(api_id, stage)
+
+    # -- telemetry, alarms, hooks -------------------------------------------------------------
+
+    def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
+        log = self.engine.telemetry
+        start = log.cursor if cursor is None else int(cursor)
+        chunk = log.since(start)
+        if chunk.dropped:
+            raise PlatformError(
+                f"the controller fell {chunk.dropped} records behind the telemetry log; "
+                "its verdicts would miss data"
+            )
+        through_gateway = {r.request_id for r in chunk.records if isinstance(r, RequestRecord)}
+        invocations: list[Invocation] = []
+        for record in chunk.records:
+            if isinstance(record, RequestRecord):
+                invocation = _from_gateway(record, target)
+            elif record.request_id in through_gateway:
+                continue  # the gateway's record of the same request says what the client saw
+            else:
+                invocation = _from_lambda(record, target)
+            if invocation is not None:
+                invocations.append(invocation)
+        return TelemetryBatch(chunk.cursor, self.engine.clock.now(), invocations=invocations)
+
+    def alarm_states(self, names: Sequence[str]) -> Mapping[str, str]:
+        return {name: self.engine.alarms.state_of(name) for name in names}
+
+    def invoke_hook(
+        self, function: str, payload: Mapping[str, Any], timeout_s: float
+    ) -> HookResult:
+        coroutine = self.engine.lambdas.invoke(function, None, orjson.dumps(dict(payload)))
+        try:
+            if self.loop is not None and self.loop.is_running():
+                future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+                result = future.result(timeout=timeout_s)
+            elif self.loop is not None:
+                result = self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout_s))
+            else:
+                result = asyncio.run(asyncio.wait_for(coroutine, timeout_s))
+        except TimeoutError:
+            return HookResult(False, f"{function} did not answer within {timeout_s:g} s")
+        except AwsApiError as error:
+            return HookResult(False, f"{function}: {error}")
+        if result.function_error:
+            return HookResult(False, f"{function} failed: {result.payload.decode()[:300]}")
+        return HookResult(True, f"{function} succeeded")
+
+
+PROMOTION_OPERATIONS = [
+    {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
+    {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
+    {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"},
+]
+
+
+def _alias_state(function: str, alias: Mapping[str, Any]) -> AliasState:
+    weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    canary, weight = next(iter(weights.items()), (None, 0.0))
+    return AliasState(
+        function=function,
+        alias=alias["Name"],
+        primary=alias["FunctionVersion"],
+        canary=canary,
+        weight=float(weight),
+        revision_id=alias["RevisionId"],
+        description=alias.get("Description", ""),
+    )
+
+
+def _stage_state(api_id: str, stage: Mapping[str, Any]) -> StageCanaryState:
+    canary = stage.get("canarySettings")
+    return StageCanaryState(
+        api_id=api_id,
+        stage=stage["stageName"],
+        deployment_id=stage["deploymentId"],
+        variables=dict(stage.get("variables") or {}),
+        canary_percent=float(canary.get("percentTraffic", 0.0)) if canary else None,
+        canary_deployment_id=canary.get("deploymentId") if canary else None,
+        canary_overrides=dict(canary.get("stageVariableOverrides") or {}) if canary else {},
+    )
+
+
+def _from_gateway(record: RequestRecord, target: TelemetryTarget) -> Invocation | None:
+    if target.mode == "stage":
+        if record.api_id != target.api_id or record.stage != target.stage:
+            return None
+        canary = record.is_canary
+    else:
+        if record.function_name != target.function or record.qualifier != target.alias:
+            return None
+        if record.executed_version not in (target.stable_version, target.canary_version):
+            return None
+        canary = record.executed_version == target.canary_version
+    return Invocation(
+        canary=canary,
+        failed=record.status >= 500,
+        duration_ms=record.latency_ms,
+        cold_start=record.cold_start,
+        request_id=record.request_id,
+    )
+
+
+def _from_lambda(record: LambdaInvocation, target: TelemetryTarget) -> Invocation | None:
+    if target.mode == "stage" or record.function_name != target.function:
+        return None
+    if record.qualifier != target.alias:
+        return None
+    if record.executed_version not in (target.stable_version, target.canary_version):
+        return None
+    return Invocation(
+        canary=record.executed_version == target.canary_version,
+        failed=record.function_error is not None,
+        duration_ms=record.duration_ms,
+        cold_start=record.cold_start,
+        request_id=record.request_id,
+    )

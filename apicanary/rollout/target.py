@@ -1,0 +1,76 @@
+"""What a rollout moves: the function and alias, the versions, the traffic layer(s)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from apicanary.errors import BadInputError
+
+MODES = ("alias", "stage", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutTarget:
+    """``function:alias`` moving from ``from_version`` to ``to_version``.
+
+    Stage mode needs ``api_id`` and ``stage``; ``overrides`` are the stage-variable overrides
+    that send canary requests to the new version (e.g. ``{"lambdaAlias": "7"}``).
+    """
+
+    function: str
+    alias: str
+    from_version: str
+    to_version: str
+    mode: str = "alias"
+    api_id: str | None = None
+    api_name: str | None = None
+    stage: str | None = None
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise BadInputError(f"--mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode in ("stage", "both") and not (self.api_id and self.stage):
+            raise BadInputError(
+                f"--mode {self.mode} needs --api and --stage (the stage whose canary to use)"
+            )
+        if self.from_version == self.to_version:
+            raise BadInputError(
+                f"{self.function}:{self.alias} already serves version {self.to_version}"
+            )
+
+    @property
+    def key(self) -> str:
+        """Identity for 'one active rollout per target'."""
+        if self.mode == "alias":
+            return f"alias:{self.function}:{self.alias}"
+        return f"stage:{self.api_id}:{self.stage}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "alias": self.alias,
+            "fromVersion": self.from_version,
+            "toVersion": self.to_version,
+            "mode": self.mode,
+            "apiId": self.api_id,
+            "apiName": self.api_name,
+            "stage": self.stage,
+            "overrides": dict(self.overrides),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RolloutTarget:
+        return cls(
+            function=data["function"],
+            alias=data["alias"],
+            from_version=data["fromVersion"],
+            to_version=data["toVersion"],
+            mode=data.get("mode", "alias"),
+            api_id=data.get("apiId"),
+            api_name=data.get("apiName"),
+            stage=data.get("stage"),
+            overrides=dict(data.get("overrides") or {}),
+        )
