@@ -27,6 +27,7 @@ class ApicanaryError(Exception):
     """Base of every apicanary error. ``exit_code`` is what the CLI exits with."""
 
     exit_code: int = 1
+    reported: bool = False  # already shown to the user: the CLI only sets the exit code
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -34,9 +34,11 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from apicanary.cli import rollout as rollout_cmd
     from apicanary.cli import serve as serve_cmd
 
     cli.add_command(serve_cmd.serve)
+    cli.add_command(rollout_cmd.rollout)
 
 
 _register()

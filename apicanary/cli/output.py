@@ -61,7 +61,9 @@ def emit(data: Any, text: Callable[[Any], str] | str | None = None) -> None:
 
 
 def fail(error: ApicanaryError) -> int:
-    """Report ``error`` and return the exit code to use."""
+    """Report ``error`` (unless it already was) and return the exit code to use."""
+    if error.reported:
+        return error.exit_code
     if output_mode() == "json":
         body = {
             "error": {

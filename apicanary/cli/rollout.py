@@ -1,0 +1,325 @@
+"""``apicanary rollout ...``: start, watch and steer rollouts.
+
+Local backend: the commands talk to a running ``apicanary serve`` (its controller does the
+work; the CLI only writes intents). AWS backend: the controller runs right here, against AWS
+through boto3, with its journal in ``--state-dir``; ``start`` therefore waits by default.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from apicanary.cli import rollout_view
+from apicanary.cli.client import ControlClient
+from apicanary.cli.output import emit, output_mode, output_option
+from apicanary.errors import BadInputError, RolloutEndedBadly
+
+BAD_ENDINGS = ("rolled_back", "aborted")
+
+
+def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--backend", type=click.Choice(["local", "aws"]), default="local",
+                     show_default=True, help="local: a running 'apicanary serve'; aws: boto3."),
+        click.option("--control-url", default=None,
+                     help="Local server (default $APICANARY_CONTROL_URL or http://127.0.0.1:3001)."),
+        click.option("--region", default=None, help="AWS region (aws backend)."),
+        click.option("--profile", default=None, help="AWS profile (aws backend)."),
+        click.option("--endpoint-url", default=None, help="AWS-compatible endpoint (aws backend)."),
+        click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".apicanary"),
+                     show_default=True, help="Journal location (aws backend)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+class Backend:
+    """The operations the commands need, over the local server or an in-process controller."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.kind = options["backend"]
+        self.options = options
+        self._client: ControlClient | None = None
+        self._aws: Any = None
+
+    @property
+    def client(self) -> ControlClient:
+        if self._client is None:
+            self._client = ControlClient(self.options["control_url"])
+        return self._client
+
+    def aws(self) -> Any:
+        if self._aws is None:
+            from apicanary.cli.aws_backend import AwsBackend
+
+            self._aws = AwsBackend(
+                state_dir=self.options["state_dir"],
+                region=self.options["region"],
+                profile=self.options["profile"],
+                endpoint_url=self.options["endpoint_url"],
+            )
+        return self._aws
+
+    def start(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.kind == "aws":
+            return dict(self.aws().start(request))
+        return dict(self.client.post("/_apicanary/rollouts", request))
+
+    def get(self, rollout_id: str | None) -> dict[str, Any]:
+        if rollout_id is None:
+            rollouts = self.list_all()
+            if not rollouts:
+                raise BadInputError("there are no rollouts yet", hint="apicanary rollout start ...")
+            return rollouts[0]
+        if self.kind == "aws":
+            return dict(self.aws().get(rollout_id))
+        return dict(self.client.get(f"/_apicanary/rollouts/{rollout_id}"))
+
+    def list_all(self) -> list[dict[str, Any]]:
+        if self.kind == "aws":
+            return list(self.aws().list_all())
+        return list(self.client.get("/_apicanary/rollouts")["rollouts"])
+
+    def events(self, rollout_id: str) -> list[dict[str, Any]]:
+        if self.kind == "aws":
+            return list(self.aws().events(rollout_id))
+        return list(self.client.get(f"/_apicanary/rollouts/{rollout_id}/events")["events"])
+
+    def intent(self, rollout_id: str, kind: str) -> dict[str, Any]:
+        if self.kind == "aws":
+            return dict(self.aws().intent(rollout_id, kind))
+        return dict(self.client.post(f"/_apicanary/rollouts/{rollout_id}/intents", {"kind": kind}))
+
+    def drive(self, rollout_id: str, on_tick: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Wait for the rollout to end, showing each new state."""
+        if self.kind == "aws":
+            return dict(self.aws().run(rollout_id, on_tick))
+        while True:
+            document = self.get(rollout_id)
+            on_tick(document)
+            if document.get("terminal"):
+                return document
+            time.sleep(0.5)
+
+
+def watch(backend: Backend, rollout_id: str) -> dict[str, Any]:
+    """Draw live progress until the rollout ends; rich on a terminal, lines in a pipe."""
+    if output_mode() == "json":
+        return backend.drive(rollout_id, lambda _doc: None)
+    if sys.stdout.isatty():
+        from rich.live import Live
+
+        with Live(refresh_per_second=4, transient=False) as live:
+            return backend.drive(
+                rollout_id, lambda doc: live.update(rollout_view.panel(rollout_view.view(doc)))
+            )
+    last: list[str] = []
+
+    def print_changes(doc: dict[str, Any]) -> None:
+        line = rollout_view.line(rollout_view.view(doc))
+        if not last or line != last[-1]:
+            last.append(line)
+            click.echo(line)
+
+    return backend.drive(rollout_id, print_changes)
+
+
+def finish(document: dict[str, Any]) -> None:
+    emit(document, lambda d: rollout_view.text(rollout_view.view(d)))
+    if document.get("status") in BAD_ENDINGS:
+        error = RolloutEndedBadly(
+            f"rollout {document['id']} ended {document['status']}: {document.get('reason')}"
+        )
+        error.reported = output_mode() == "json"  # the document above says it all
+        raise error
+
+
+@click.group()
+def rollout() -> None:
+    """Start, watch and steer canary rollouts."""
+
+
+@rollout.command()
+@click.option("--function", "-f", required=True, help="Lambda function name.")
+@click.option("--alias", "-a", required=True, help="Alias that serves the traffic (e.g. live).")
+@click.option("--to-version", required=True, help="The published version to release.")
+@click.option("--mode", type=click.Choice(["alias", "stage", "both"]), default="alias",
+              show_default=True)  # fmt: skip
+@click.option("--api", default=None, help="REST API name or id (stage mode).")
+@click.option("--stage", default=None, help="Stage name (stage mode).")
+@click.option("--stage-variable", default="lambdaAlias", show_default=True,
+              help="Stage variable the integration URI uses to name the alias/version.")  # fmt: skip
+@click.option("--strategy", "-s", default=None,
+              help="Preset name (Canary10Percent5Minutes, apicanary.Progressive...) or a file.")  # fmt: skip
+@click.option("--time-scale", type=float, default=None,
+              help="Strategy seconds per wall second (60: a 5-minute bake lasts 5 s).")  # fmt: skip
+@click.option("--alarm", "alarms", multiple=True, help="Alarm that rolls back when in ALARM.")
+@click.option("--force", is_flag=True, help="Start even if an alarm is in ALARM / a canary exists.")
+@click.option("--wait/--no-wait", default=None,
+              help="Block until it ends (default: yes with --backend aws).")  # fmt: skip
+@backend_options
+@output_option
+def start(**options: Any) -> None:
+    """Release a version through a canary rollout."""
+    backend = Backend(options)
+    request: dict[str, Any] = {
+        "function": options["function"],
+        "alias": options["alias"],
+        "toVersion": options["to_version"],
+        "mode": options["mode"],
+        "strategy": _strategy_reference(options["strategy"]),
+    }
+    for key, name in (("api", "api"), ("stage", "stage"), ("stageVariable", "stage_variable"),
+                      ("timeScale", "time_scale")):  # fmt: skip
+        if options[name] is not None:
+            request[key] = options[name]
+    if options["alarms"]:
+        request["alarms"] = list(options["alarms"])
+    if options["force"]:
+        request["force"] = True
+    document = backend.start(request)
+    wait = options["wait"] if options["wait"] is not None else backend.kind == "aws"
+    if not wait:
+        emit(document, lambda d: f"started rollout {d['id']}: {d['strategySummary']}")
+        return
+    finish(watch(backend, document["id"]))
+
+
+@rollout.command()
+@click.argument("rollout_id", required=False)
+@click.option("--watch", "follow", is_flag=True, help="Follow live until the rollout ends.")
+@backend_options
+@output_option
+def status(rollout_id: str | None, follow: bool, **options: Any) -> None:
+    """Show a rollout (the newest if no id is given)."""
+    backend = Backend(options)
+    document = backend.get(rollout_id)
+    if follow:
+        # waited on: exit 3 if it ended rolled back or aborted, even if it already had
+        if not document.get("terminal"):
+            document = watch(backend, document["id"])
+        finish(document)
+        return
+    emit(document, lambda d: rollout_view.text(rollout_view.view(d)))
+
+
+@rollout.command(name="list")
+@backend_options
+@output_option
+def list_rollouts(**options: Any) -> None:
+    """List rollouts, newest first."""
+    rollouts = Backend(options).list_all()
+
+    def render(items: list[dict[str, Any]]) -> str:
+        if not items:
+            return "no rollouts"
+        rows = []
+        for doc in items:
+            t = doc["target"]
+            rows.append(
+                f"{doc['id']}  {doc['status']:<12} {t['function']}:{t['alias']} "
+                f"{t['fromVersion']}→{t['toVersion']} {t['mode']:<5} {doc.get('reason', '')}"
+            )
+        return "\n".join(rows)
+
+    emit({"rollouts": rollouts}, lambda d: render(d["rollouts"]))
+
+
+def _intent_command(kind: str, help_text: str) -> click.Command:
+    @click.command(name=kind, help=help_text)
+    @click.argument("rollout_id")
+    @backend_options
+    @output_option
+    def command(rollout_id: str, **options: Any) -> None:
+        backend = Backend(options)
+        document = backend.intent(rollout_id, kind)
+        emit(
+            {"rolloutId": document.get("id", rollout_id), "intent": kind},
+            f"{kind}: asked; the controller acts on its next tick",
+        )
+
+    return command
+
+
+rollout.add_command(_intent_command("abort", "Roll back now and end the rollout."))
+rollout.add_command(_intent_command("pause", "Hold the rollout where it is."))
+rollout.add_command(_intent_command("resume", "Continue a paused or waiting rollout."))
+
+
+@rollout.command()
+@click.argument("rollout_id")
+@click.option("--full", is_flag=True, help="Skip every remaining step and promote now.")
+@backend_options
+@output_option
+def promote(rollout_id: str, full: bool, **options: Any) -> None:
+    """End the current step now (or, with --full, promote at once)."""
+    kind = "promote-full" if full else "promote"
+    Backend(options).intent(rollout_id, kind)
+    emit({"rolloutId": rollout_id, "intent": kind}, f"{kind}: asked")
+
+
+@rollout.command()
+@click.argument("rollout_id")
+@click.option("--wait/--no-wait", default=False)
+@backend_options
+@output_option
+def retry(rollout_id: str, wait: bool, **options: Any) -> None:
+    """Start a rolled-back or aborted rollout again (same target and strategy)."""
+    backend = Backend(options)
+    old = backend.get(rollout_id)
+    if not old.get("terminal") or old["status"] == "promoted":
+        raise BadInputError(f"rollout {old['id']} is {old['status']}: only an ended, "
+                            "rolled-back or aborted rollout can be retried")  # fmt: skip
+    target = old["target"]
+    request = {
+        "function": target["function"],
+        "alias": target["alias"],
+        "toVersion": target["toVersion"],
+        "mode": target["mode"],
+        "strategy": old["strategy"],
+    }
+    if target["mode"] != "alias":
+        request.update(api=target["apiId"], stage=target["stage"])
+        request["stageVariable"] = next(iter(target["overrides"]), "lambdaAlias")
+    document = backend.start(request)
+    if wait:
+        finish(watch(backend, document["id"]))
+        return
+    emit(document, lambda d: f"started rollout {d['id']} (retry of {old['id']})")
+
+
+@rollout.command()
+@click.argument("rollout_id", required=False)
+@backend_options
+@output_option
+def history(rollout_id: str | None, **options: Any) -> None:
+    """The journal of a rollout: every step, weight, measurement and decision."""
+    backend = Backend(options)
+    document = backend.get(rollout_id)
+    events = backend.events(document["id"])
+
+    def render(items: list[dict[str, Any]]) -> str:
+        start_at = items[0]["at"] if items else 0.0
+        return "\n".join(
+            f"+{e['at'] - start_at:7.1f}s  {e['kind']:<11} {e['message']}" for e in items
+        )
+
+    emit({"id": document["id"], "events": events}, lambda d: render(d["events"]))
+
+
+def _strategy_reference(reference: str | None) -> Any:
+    """A file is read here (the server may not see our working directory); names pass on."""
+    if reference and Path(reference).is_file():
+        try:
+            return yaml.safe_load(Path(reference).read_text())
+        except yaml.YAMLError as exc:
+            raise BadInputError(f"--strategy {reference}: not valid YAML: {exc}") from exc
+    return reference
