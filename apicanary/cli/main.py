@@ -34,11 +34,16 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from apicanary.cli import demo as demo_cmd
+    from apicanary.cli import observe as observe_cmd
     from apicanary.cli import rollout as rollout_cmd
     from apicanary.cli import serve as serve_cmd
 
     cli.add_command(serve_cmd.serve)
+    cli.add_command(observe_cmd.metrics)
+    cli.add_command(observe_cmd.alarms)
     cli.add_command(rollout_cmd.rollout)
+    cli.add_command(demo_cmd.demo)
 
 
 _register()

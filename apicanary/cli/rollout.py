@@ -156,9 +156,9 @@ def rollout() -> None:
 @click.option("--api", default=None, help="REST API name or id (stage mode).")
 @click.option("--stage", default=None, help="Stage name (stage mode).")
 @click.option("--stage-variable", default="lambdaAlias", show_default=True,
-              help="Stage variable the integration URI uses to name the alias/version.")  # fmt: skip
+              help="Stage variable naming the alias/version in the integration URI.")  # fmt: skip
 @click.option("--strategy", "-s", default=None,
-              help="Preset name (Canary10Percent5Minutes, apicanary.Progressive...) or a file.")  # fmt: skip
+              help="A preset (e.g. Canary10Percent5Minutes) or a strategy file.")  # fmt: skip
 @click.option("--time-scale", type=float, default=None,
               help="Strategy seconds per wall second (60: a 5-minute bake lasts 5 s).")  # fmt: skip
 @click.option("--alarm", "alarms", multiple=True, help="Alarm that rolls back when in ALARM.")

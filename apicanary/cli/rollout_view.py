@@ -151,11 +151,13 @@ def panel(v: Mapping[str, Any]) -> Panel:
     table.add_row("canary share", f"{v['weight']:g}%")
     table.add_row(
         "canary",
-        f"{v['canary']['requests']} requests, {v['canary']['errors']} errors ({_rate(v['canary'])})",
+        f"{v['canary']['requests']} requests, {v['canary']['errors']} errors "
+        f"({_rate(v['canary'])})",
     )
     table.add_row(
         "stable",
-        f"{v['stable']['requests']} requests, {v['stable']['errors']} errors ({_rate(v['stable'])})",
+        f"{v['stable']['requests']} requests, {v['stable']['errors']} errors "
+        f"({_rate(v['stable'])})",
     )
     if v["errorEvidence"] is not None:
         table.add_row("evidence", _evidence_bar(v["errorEvidence"], v["errorThreshold"], "errors"))

@@ -12,6 +12,7 @@ _user_request_/`` path form, or the only API) → stage (first path segment) →
 merged) substituted into the integration URI → alias weights → one worker invocation with the
 integration timeout → strict proxy-response parsing → one :class:`RequestRecord` for the
 metrics and the rollout analysis. Failures map to API Gateway's answers (aws-semantics §2.7).
+Answers also carry ``x-apicanary-executed-version`` (local only, see :data:`VERSION_HEADER`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ _LAMBDA_URI = re.compile(
 _STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+#: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
+#: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
+VERSION_HEADER = b"x-apicanary-executed-version"
 
 
 # --- compiled, immutable view ----------------------------------------------------------------
@@ -332,7 +336,11 @@ class Gateway:
         )
         if isinstance(parsed, MalformedResponse):
             return self._finish(record, fixed.FUNCTION_ERROR, started, "MalformedProxyResponse")
-        headers = (*parsed.headers, (b"x-amzn-RequestId", request_id.encode()))
+        headers = (
+            *parsed.headers,
+            (b"x-amzn-RequestId", request_id.encode()),
+            (VERSION_HEADER, target.executed_version.encode()),
+        )
         reply = GatewayReply(parsed.status, headers, parsed.body)
         self._record(record, reply.status, started, None)
         return reply
@@ -364,6 +372,12 @@ class Gateway:
         error_type: str | None,
     ) -> GatewayReply:
         reply = _fixed(response, record.request_id)
+        if record.executed_version is not None:
+            reply = GatewayReply(
+                reply.status,
+                (*reply.headers, (VERSION_HEADER, record.executed_version.encode())),
+                reply.body,
+            )
         self._record(record, reply.status, started, error_type)
         return reply
 

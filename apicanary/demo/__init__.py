@@ -1,0 +1,1 @@
+"""``apicanary demo``: the whole story on the bundled example project, on a real server."""
