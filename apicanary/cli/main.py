@@ -35,6 +35,7 @@ def cli() -> None:
 
 def _register() -> None:
     from apicanary.cli import demo as demo_cmd
+    from apicanary.cli import project as project_cmd
     from apicanary.cli import observe as observe_cmd
     from apicanary.cli import rollout as rollout_cmd
     from apicanary.cli import serve as serve_cmd
@@ -44,6 +45,8 @@ def _register() -> None:
     cli.add_command(observe_cmd.alarms)
     cli.add_command(rollout_cmd.rollout)
     cli.add_command(demo_cmd.demo)
+    cli.add_command(project_cmd.init)
+    cli.add_command(project_cmd.deploy)
 
 
 _register()

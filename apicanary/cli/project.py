@@ -1,0 +1,89 @@
+"""``apicanary init`` and ``apicanary deploy``: the project's lifecycle commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from apicanary.cli.client import ControlClient
+from apicanary.cli.output import emit, output_option
+from apicanary.cli.rollout import BAD_ENDINGS, Backend, watch
+from apicanary.errors import RolloutEndedBadly
+from apicanary.project.scaffold import scaffold_project
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."))
+@output_option
+def init(directory: Path) -> None:
+    """Scaffold a sample SAM project (template.yaml + a Python handler) in DIRECTORY."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = scaffold_project(directory)
+    emit(
+        {"directory": str(directory), "files": [str(p) for p in written]},
+        lambda d: "\n".join(
+            [f"created {f}" for f in d["files"]]
+            + [
+                "",
+                "next:",
+                f"  cd {directory}",
+                "  apicanary serve            # the API on http://127.0.0.1:3000/Prod/hello",
+                "  # edit src/app.py, then in another terminal:",
+                "  apicanary deploy --wait    # publish it and roll it out as a canary",
+            ]
+        ),
+    )
+
+
+@click.command()
+@click.option("--time-scale", type=float, default=None,
+              help="Strategy seconds per wall second for the rollouts started.")  # fmt: skip
+@click.option("--wait/--no-wait", default=False, help="Block until every rollout ends.")
+@click.option("--control-url", default=None, help="The running 'apicanary serve'.")
+@output_option
+def deploy(time_scale: float | None, wait: bool, control_url: str | None) -> None:
+    """Publish changed functions and start rollouts per their DeploymentPreference.
+
+    The running server re-reads the template it serves; each function whose code or
+    configuration changed gets a new version and a rollout (exit 3 with --wait if any ends
+    rolled back).
+    """
+    client = ControlClient(control_url)
+    body: dict[str, Any] = {}
+    if time_scale is not None:
+        body["timeScale"] = time_scale
+    result = client.post("/_apicanary/deploy", body)
+    rollouts = result["rollouts"]
+    if not wait:
+        emit(result, _deploy_text)
+        return
+    options = {"backend": "local", "control_url": control_url, "region": None,
+               "profile": None, "endpoint_url": None, "state_dir": Path(".apicanary")}  # fmt: skip
+    backend = Backend(options)
+    finals = [watch(backend, doc["id"]) for doc in rollouts]
+    result["rollouts"] = finals
+    emit(result, _deploy_text)
+    bad = [d for d in finals if d["status"] in BAD_ENDINGS]
+    if bad:
+        error = RolloutEndedBadly(
+            "; ".join(f"rollout {d['id']} ended {d['status']}: {d['reason']}" for d in bad)
+        )
+        error.reported = True
+        raise error
+
+
+def _deploy_text(result: dict[str, Any]) -> str:
+    lines = []
+    for function in result["provisioned"]["functions"]:
+        pending = function["pending_version"]
+        state = f"new version {pending}" if pending else "unchanged"
+        lines.append(f"{function['name']}: {state} (alias {function['alias']} → "
+                     f"{function['alias_version']})")  # fmt: skip
+    for doc in result["rollouts"]:
+        lines.append(f"rollout {doc['id']}: {doc['status']} {doc.get('strategySummary', '')} "
+                     f"{doc.get('reason', '')}".rstrip())  # fmt: skip
+    if not result["rollouts"]:
+        lines.append("nothing to roll out: no function changed")
+    return "\n".join(lines)
