@@ -21,7 +21,7 @@ from apicanary.platform.local import LocalPlatform
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal
 from apicanary.rollout.scheduler import Scheduler
-from apicanary.server import rollouts_api
+from apicanary.server import dashboard, deploy_api, rollouts_api
 from apicanary.server.control import build_control_app
 from apicanary.server.data import GatewayApp
 from apicanary.server.runner import Listener, serve_all
@@ -94,7 +94,12 @@ class LocalServer:
         controller = Controller(journal, platform, engine.clock)
         scheduler = Scheduler(controller, journal)
         control = build_control_app(
-            engine, rollouts_api.routes(controller, journal, platform, scheduler.poke)
+            engine,
+            [
+                *rollouts_api.routes(controller, journal, platform, scheduler.poke),
+                *dashboard.routes(engine, journal),
+                *deploy_api.routes(engine, controller, platform, self.template, scheduler.poke),
+            ],
         )
         listeners = [
             Listener("gateway", GatewayApp(engine.gateway), self.host, self.gateway_port),

@@ -1,0 +1,522 @@
+// apicanary dashboard: polls /_apicanary/view every second and updates the DOM in place.
+// Buttons only write intents (POST /_apicanary/rollouts/{id}/intents); the controller acts.
+
+const VIEW_URL = "/_apicanary/view";
+const TOKEN_KEY = "apicanary.controlToken";
+const POLL_MS = 1000;
+const JOURNAL_MAX = 300;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const INTENT_LABELS = {
+  promote: "Promote",
+  "promote-full": "Promote fully",
+  pause: "Pause",
+  resume: "Resume",
+  abort: "Abort",
+};
+// which intents make sense in which status (the controller ignores the others anyway)
+const ENABLED = {
+  promote: ["running", "waiting", "paused"],
+  "promote-full": ["running", "waiting", "paused"],
+  pause: ["running", "waiting"],
+  resume: ["paused", "waiting"],
+  abort: ["running", "waiting", "paused"],
+};
+
+const state = {
+  journalFor: null,
+  journalAfter: 0,
+  journalPicked: false,
+  tokenAsked: false,
+  view: null,
+};
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+// -- the control token (only needed off loopback, when APICANARY_CONTROL_TOKEN is set) --------
+
+function adoptTokenFromUrl() {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get("token");
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    url.searchParams.delete("token"); // keep the token out of history and screenshots
+    window.history.replaceState(null, "", url);
+  }
+}
+
+function askToken() {
+  const token = window.prompt("Control token (the server's APICANARY_CONTROL_TOKEN):", "");
+  if (token && token.trim()) {
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+    $("#set-token").hidden = true;
+    refresh();
+  }
+}
+
+function onUnauthorized() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("#set-token").hidden = false;
+  if (!state.tokenAsked) {
+    state.tokenAsked = true;
+    askToken();
+  }
+}
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(path, init = {}) {
+  const headers = new Headers(init.headers || {});
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  if (init.body !== undefined) headers.set("Content-Type", "application/json");
+  const response = await fetch(path, { ...init, headers, cache: "no-store" });
+  if (response.status === 401 || response.status === 403) {
+    onUnauthorized();
+    throw new HttpError(response.status, "the control plane needs a valid token");
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    throw new HttpError(response.status, `unexpected answer (HTTP ${response.status})`);
+  }
+  if (!response.ok) {
+    throw new HttpError(response.status, data?.error?.message || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+// -- small DOM helpers -----------------------------------------------------------------------
+
+function setText(el, text) {
+  const value = String(text ?? "");
+  if (el.textContent !== value) el.textContent = value;
+}
+
+function setAttr(el, name, value) {
+  const text = String(value);
+  if (el.getAttribute(name) !== text) el.setAttribute(name, text);
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+
+/** Make parent's element children match items (by key), reusing nodes: no flicker. */
+function syncChildren(parent, items, keyOf, create, update) {
+  const existing = new Map();
+  for (const child of parent.children) existing.set(child.dataset.key, child);
+  let previous = null;
+  for (const item of items) {
+    const key = String(keyOf(item));
+    let node = existing.get(key);
+    if (node) existing.delete(key);
+    else {
+      node = create(item);
+      node.dataset.key = key;
+    }
+    update(node, item);
+    const wanted = previous ? previous.nextElementSibling : parent.firstElementChild;
+    if (node !== wanted) parent.insertBefore(node, wanted);
+    previous = node;
+  }
+  for (const stale of existing.values()) stale.remove();
+}
+
+// -- formatting ------------------------------------------------------------------------------
+
+function num(value, digits = 2) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const text = Number(value).toFixed(digits);
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}
+const pct = (value) => `${num(value, 2)}%`;
+const ms = (value) => (value === null || value === undefined ? "–" : `${num(value, value < 10 ? 1 : 0)} ms`);
+const clock = (epoch) =>
+  epoch ? new Date(epoch * 1000).toLocaleTimeString([], { hour12: false }) : "–";
+const statusText = (status) => String(status || "").replace("_", " ");
+const targetText = (t) => `${t.function}:${t.alias} ${t.fromVersion ?? "?"} → ${t.toVersion}`;
+
+// -- rollouts --------------------------------------------------------------------------------
+
+function createRollout() {
+  return $("#rollout-tpl").content.firstElementChild.cloneNode(true);
+}
+
+function updateRollout(card, r) {
+  const f = (name) => card.querySelector(`[data-f="${name}"]`);
+  const t = r.target || {};
+  const name = `${t.function}:${t.alias}`;
+  setText(f("title"), name);
+  const badge = f("status");
+  setText(badge, statusText(r.status));
+  setAttr(badge, "class", `badge s-${r.status}`);
+  setText(f("versions"), `version ${t.fromVersion ?? "?"} → ${t.toVersion}`);
+  setText(f("mode"), t.mode === "alias" ? "alias weights" : `${t.mode} mode, stage ${t.stage ?? "?"}`);
+  setText(f("strategy"), r.strategySummary || "");
+  setText(f("id"), r.id);
+  const weight = Math.max(0, Math.min(100, Number(r.weight) || 0));
+  setText(f("weight"), pct(weight));
+  const bar = f("bar");
+  if (bar.style.width !== `${weight}%`) bar.style.width = `${weight}%`;
+  const meter = f("meter");
+  setAttr(meter, "aria-valuenow", weight);
+  setAttr(meter, "aria-label", `Canary weight of ${name}`);
+  setText(f("share"), pct(r.effectiveShare));
+  const steps = r.strategy?.steps?.length;
+  setText(f("phase"), r.phase === "steps" && steps ? `steps, ${r.step + 1} of ${steps}` : r.phase);
+  const p = r.progress || {};
+  setText(f("stable"), `${p.stableRequests ?? 0} (${p.stableErrors ?? 0})`);
+  setText(f("canary"), `${p.canaryRequests ?? 0} (${p.canaryErrors ?? 0})`);
+  setText(f("errorEvidence"), `${num(p.errorEvidence)} / ${num(p.errorThreshold)}`);
+  setText(f("latencyEvidence"), `${num(p.latencyEvidence)} / ${num(p.latencyThreshold)}`);
+  setText(f("remaining"), p.remainingCanaryRequests ?? "–");
+  setText(f("reason"), r.lastError ? `last error: ${r.lastError}` : r.reason || p.errorReason || "");
+  setAttr(f("actions"), "aria-label", `Actions for rollout ${r.id} (${name})`);
+  const busy = card.dataset.busy === "1";
+  for (const button of card.querySelectorAll("button[data-intent]")) {
+    const allowed = (ENABLED[button.dataset.intent] || []).includes(r.status);
+    button.disabled = busy || !allowed;
+  }
+}
+
+function renderRollouts(active) {
+  $("#no-rollouts").hidden = active.length > 0;
+  syncChildren($("#rollouts"), active, (r) => r.id, createRollout, updateRollout);
+}
+
+function disarm(button) {
+  button.classList.remove("armed");
+  setText(button, INTENT_LABELS.abort);
+}
+
+async function onRolloutClick(event) {
+  const button = event.target.closest("button");
+  const card = button?.closest("[data-key]");
+  if (!button || !card) return;
+  const id = card.dataset.key;
+  if (button.dataset.action === "journal") {
+    selectJournal(id, true);
+    refresh();
+    return;
+  }
+  const kind = button.dataset.intent;
+  if (!kind) return;
+  if (kind === "abort" && !button.classList.contains("armed")) {
+    button.classList.add("armed"); // a second click within 4 s confirms
+    setText(button, "Confirm abort");
+    setTimeout(() => disarm(button), 4000);
+    return;
+  }
+  if (kind === "abort") disarm(button);
+  const feedback = card.querySelector('[data-f="feedback"]');
+  feedback.classList.remove("error");
+  setText(feedback, `sending ${INTENT_LABELS[kind].toLowerCase()}…`);
+  card.dataset.busy = "1";
+  try {
+    await api(`/_apicanary/rollouts/${encodeURIComponent(id)}/intents`, {
+      method: "POST",
+      body: JSON.stringify({ kind }),
+    });
+    setText(feedback, `${INTENT_LABELS[kind]} requested at ${clock(Date.now() / 1000)}; the controller applies it on its next tick.`);
+  } catch (error) {
+    feedback.classList.add("error");
+    setText(feedback, `${INTENT_LABELS[kind]} failed: ${error.message}`);
+  } finally {
+    delete card.dataset.busy;
+    refresh();
+  }
+}
+
+function renderPast(past) {
+  const create = () =>
+    el("tr", {},
+      el("td", {}, el("button", { type: "button", class: "quiet", "data-action": "journal" })),
+      el("td"), el("td", {}, el("span", { class: "badge" })), el("td"), el("td", { class: "num" }));
+  const update = (row, r) => {
+    const [idCell, target, status, reason, ended] = row.cells;
+    const button = idCell.firstElementChild;
+    setText(button, r.id);
+    setAttr(button, "aria-label", `Show the journal of rollout ${r.id}`);
+    setText(target, targetText(r.target || {}));
+    setText(status.firstElementChild, statusText(r.status));
+    setAttr(status.firstElementChild, "class", `badge s-${r.status}`);
+    setText(reason, r.reason || "");
+    setText(ended, clock(r.endedAt || r.updatedAt));
+  };
+  syncChildren($("#past tbody"), past, (r) => r.id, create, update);
+}
+
+// -- journal ---------------------------------------------------------------------------------
+
+function selectJournal(id, byUser) {
+  if (byUser) state.journalPicked = true;
+  if (id === state.journalFor) return;
+  state.journalFor = id;
+  state.journalAfter = 0;
+  $("#journal").replaceChildren();
+}
+
+function chooseJournal(view) {
+  const all = [...view.rollouts.active, ...view.rollouts.past];
+  const current = all.find((r) => r.id === state.journalFor);
+  if (!current || !state.journalPicked) {
+    const first = view.rollouts.active[0] || view.rollouts.past[0];
+    selectJournal(first ? first.id : null, false);
+  }
+  const shown = all.find((r) => r.id === state.journalFor);
+  $("#no-journal").hidden = Boolean(shown);
+  setText($("#journal-for"), shown ? `${targetText(shown.target || {})} · ${shown.id}` : "");
+}
+
+async function pollJournal() {
+  const id = state.journalFor;
+  if (!id) return;
+  const path = `/_apicanary/rollouts/${encodeURIComponent(id)}/events?after=${state.journalAfter}`;
+  const data = await api(path);
+  if (id !== state.journalFor || !data.events.length) return;
+  const list = $("#journal");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+  for (const event of data.events) {
+    list.append(
+      el("li", {},
+        el("time", { datetime: new Date(event.at * 1000).toISOString() }, clock(event.at)),
+        el("span", { class: "kind" }, event.kind),
+        el("span", {}, event.message)));
+    state.journalAfter = Math.max(state.journalAfter, event.seq);
+  }
+  while (list.children.length > JOURNAL_MAX) list.firstElementChild.remove();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+// -- tables ----------------------------------------------------------------------------------
+
+function renderApis(apis) {
+  const rows = apis.flatMap((api) => api.stages.map((stage) => ({ api, stage })));
+  const create = () => el("tr", {}, el("td"), el("td"), el("td", {}, el("code")), el("td", { class: "num" }), el("td", {}, el("code")), el("td"));
+  const update = (row, { api, stage }) => {
+    const [name, stageCell, deployment, percent, canaryDeployment, overrides] = row.cells;
+    setText(name, `${api.name} (${api.id})`);
+    setText(stageCell, stage.name);
+    setText(deployment.firstElementChild, stage.deploymentId || "–");
+    const canary = stage.canary;
+    setText(percent, canary ? pct(canary.percentTraffic) : "–");
+    setText(canaryDeployment.firstElementChild, canary ? canary.deploymentId || "–" : "–");
+    const pairs = canary ? Object.entries(canary.stageVariableOverrides) : [];
+    setText(overrides, pairs.length ? pairs.map(([k, v]) => `${k}=${v}`).join(", ") : "–");
+  };
+  syncChildren($("#apis tbody"), rows, (r) => `${r.api.id}/${r.stage.name}`, create, update);
+}
+
+function renderFunctions(functions) {
+  const rows = functions.flatMap((fn) =>
+    fn.aliases.length ? fn.aliases.map((alias) => ({ fn, alias })) : [{ fn, alias: null }]);
+  const create = () => el("tr", {}, el("td"), el("td", { class: "num" }), el("td"), el("td", {}, el("span"), el("div", { class: "split", "aria-hidden": "true" })));
+  const update = (row, { fn, alias }) => {
+    const [name, versions, aliasCell, split] = row.cells;
+    setText(name, fn.name);
+    const shown = fn.versions.length > 6 ? ["…", ...fn.versions.slice(-5)] : fn.versions;
+    setText(versions, shown.length ? shown.join(", ") : "$LATEST only");
+    setText(aliasCell, alias ? `${alias.name} → ${alias.version}` : "–");
+    const weights = alias ? Object.entries(alias.weights) : [];
+    setText(split.firstElementChild, weights.length ? weights.map(([v, w]) => `${v}: ${pct(w)}`).join(" · ") : "–");
+    const bar = split.lastElementChild;
+    syncChildren(bar, weights, ([v]) => v, () => el("span"), (seg, [v, w]) => {
+      setAttr(seg, "class", v === alias.version ? "stable" : "canary");
+      if (seg.style.width !== `${w}%`) seg.style.width = `${w}%`;
+    });
+  };
+  syncChildren($("#functions tbody"), rows, (r) => `${r.fn.name}:${r.alias ? r.alias.name : ""}`, create, update);
+}
+
+function renderRuntime(runtime) {
+  for (const dd of document.querySelectorAll("#runtime dd")) {
+    setText(dd, runtime[dd.dataset.k] ?? "–");
+  }
+}
+
+// -- charts (hand-written SVG) ---------------------------------------------------------------
+
+const CHARTS = [
+  { key: "rps", label: "Requests/s", floor: 1, format: (v) => num(v, v < 10 ? 2 : 1) },
+  { key: "errorRate", label: "Error rate", floor: 0.01, format: (v) => `${num(v * 100, 1)}%` },
+  { key: "p50", label: "p50 latency", floor: 1, format: ms },
+  { key: "p99", label: "p99 latency", floor: 1, format: ms },
+];
+const W = 320;
+const H = 100;
+const PAD = { left: 40, right: 6, top: 6, bottom: 14 };
+
+function niceMax(value, floor) {
+  const v = Math.max(value, floor);
+  const exponent = 10 ** Math.floor(Math.log10(v));
+  const m = v / exponent;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * exponent;
+}
+
+function pathOf(values, max) {
+  const n = values.length;
+  const x = (i) => PAD.left + (n > 1 ? (i / (n - 1)) * (W - PAD.left - PAD.right) : 0);
+  const y = (v) => PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom);
+  let d = "";
+  let pen = false;
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) {
+      pen = false;
+      return;
+    }
+    d += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+    const next = values[i + 1];
+    if (!pen && (next === null || next === undefined)) d += "h0.01"; // a lone point: a dot
+    pen = true;
+  });
+  return d;
+}
+
+function createChart(spec) {
+  const figure = el("figure", {}, el("figcaption", {}, el("span", {}, spec.label), el("span", { class: "latest" })));
+  const chart = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img" });
+  const bottom = H - PAD.bottom;
+  const middle = (PAD.top + bottom) / 2;
+  for (const y of [PAD.top, middle, bottom]) {
+    chart.append(svg("line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y, y2: y }));
+  }
+  const label = (cls, x, y, anchor) => {
+    const t = svg("text", { class: `axis ${cls}`, x, y, "text-anchor": anchor });
+    chart.append(t);
+    return t;
+  };
+  label("max", PAD.left - 4, PAD.top + 4, "end");
+  label("mid", PAD.left - 4, middle + 4, "end");
+  label("zero", PAD.left - 4, bottom + 3, "end").textContent = "0";
+  label("from", PAD.left, H - 2, "start");
+  label("to", W - PAD.right, H - 2, "end").textContent = "now";
+  chart.append(svg("g", { class: "lines" }));
+  figure.append(chart);
+  return figure;
+}
+
+function updateChart(figure, spec, lines, minutes) {
+  const values = lines.map((line) => line[spec.key]);
+  const peak = Math.max(0, ...values.flat().filter((v) => v !== null && v !== undefined));
+  const max = niceMax(peak, spec.floor);
+  const chart = figure.querySelector("svg");
+  setText(chart.querySelector(".max"), spec.format(max));
+  setText(chart.querySelector(".mid"), spec.format(max / 2));
+  setText(chart.querySelector(".from"), `−${minutes} min`);
+  const latest = lines.map((line) => {
+    const series = line[spec.key];
+    const last = [...series].reverse().find((v) => v !== null && v !== undefined);
+    return `v${line.version} ${last === undefined ? "–" : spec.format(last)}`;
+  });
+  setText(figure.querySelector(".latest"), latest.join(" · "));
+  setAttr(chart, "aria-label", `${spec.label} over the last ${minutes} minutes, latest: ${latest.join(", ")}`);
+  syncChildren(chart.querySelector(".lines"), lines, (line) => line.version,
+    () => svg("path", { class: "line" }),
+    (path, line) => {
+      setAttr(path, "class", `line role-${line.role || "other"}`);
+      setAttr(path, "d", pathOf(line[spec.key], max));
+    });
+}
+
+function renderCharts(series, window_) {
+  const groups = new Map();
+  for (const line of series.lines) {
+    const key = `${line.function}:${line.alias}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(line);
+  }
+  const items = [...groups.entries()].filter(([, lines]) => lines.some((l) => l.requests > 0));
+  $("#no-charts").hidden = items.length > 0;
+  setText($("#window"), `last ${window_.minutes} min, ${window_.period} s periods`);
+  const create = ([key]) => {
+    const heading = el("h3", {}, key);
+    const group = el("div", { class: "chart-group" }, heading, el("ul", { class: "legend" }), el("div", { class: "charts" }));
+    return group;
+  };
+  const update = (group, [, lines]) => {
+    syncChildren(group.querySelector(".legend"), lines, (l) => l.version, () => el("li"), (li, l) => {
+      setAttr(li, "class", `role-${l.role || "other"}`);
+      setText(li, `version ${l.version}${l.role ? ` (${l.role})` : ""}: ${l.requests} requests, ${l.errors} errors`);
+    });
+    syncChildren(group.querySelector(".charts"), CHARTS, (spec) => spec.key, createChart,
+      (figure, spec) => updateChart(figure, spec, lines, window_.minutes));
+  };
+  syncChildren($("#charts"), items, ([key]) => key, create, update);
+}
+
+// -- the loop --------------------------------------------------------------------------------
+
+function render(view) {
+  state.view = view;
+  renderRollouts(view.rollouts.active);
+  renderPast(view.rollouts.past);
+  renderApis(view.apis);
+  renderFunctions(view.functions);
+  renderCharts(view.series, view.window);
+  renderRuntime(view.runtime || {});
+  chooseJournal(view);
+}
+
+function setConnection(ok, text) {
+  const conn = $("#conn");
+  setAttr(conn, "class", `conn ${ok ? "live" : "down"}`);
+  setText(conn, text);
+}
+
+let running = false;
+let again = false;
+let timer = 0;
+
+async function refresh() {
+  if (running) {
+    again = true;
+    return;
+  }
+  running = true;
+  clearTimeout(timer);
+  try {
+    render(await api(VIEW_URL));
+    await pollJournal();
+    setConnection(true, `live · updated ${clock(Date.now() / 1000)}`);
+  } catch (error) {
+    setConnection(false, `disconnected: ${error.message} (retrying)`);
+  } finally {
+    running = false;
+    timer = setTimeout(refresh, again ? 0 : POLL_MS);
+    again = false;
+  }
+}
+
+function main() {
+  adoptTokenFromUrl();
+  $("#set-token").addEventListener("click", askToken);
+  $("#rollouts").addEventListener("click", onRolloutClick);
+  $("#past").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action=journal]");
+    const row = button?.closest("[data-key]");
+    if (row) {
+      selectJournal(row.dataset.key, true);
+      refresh();
+    }
+  });
+  refresh();
+}
+
+main();
