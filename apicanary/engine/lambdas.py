@@ -20,14 +20,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from apicanary.clock import Clock
 from apicanary.engine import lambda_rules as rules
 from apicanary.engine.codestore import CodeSnapshot, CodeStore, fingerprint
-from apicanary.engine.runtime import ExecutionSpec, InvocationOutcome, Runtime
+from apicanary.engine.runtime import ExecutionSpec, InvocationOutcome
 from apicanary.engine.store import Store
 from apicanary.errors import (
     REVISION_MISMATCH,
@@ -217,6 +217,20 @@ class InvokeResult:
 InvocationListener = Callable[[LambdaInvocation], None]
 
 
+class Invoker(Protocol):
+    """What the service needs from the worker runtime (the Runtime, or a wrapper of it)."""
+
+    async def invoke(
+        self,
+        spec: ExecutionSpec,
+        payload: bytes,
+        *,
+        request_id: str,
+        invoked_function_arn: str,
+        reserved_concurrency: int | None = None,
+    ) -> InvocationOutcome: ...
+
+
 # --- the service -----------------------------------------------------------------------------
 
 
@@ -227,7 +241,7 @@ class LambdaService:
         self,
         store: Store,
         codestore: CodeStore,
-        runtime: Runtime,
+        runtime: Invoker,
         clock: Clock,
         *,
         rng: random.Random | None = None,
@@ -254,6 +268,11 @@ class LambdaService:
     @property
     def view(self) -> LambdaView:
         return self._view
+
+    def use_runtime(self, runtime: Invoker) -> None:
+        """Run invocations through ``runtime`` from now on (rehearsal wraps it to inject
+        faults)."""
+        self._runtime = runtime
 
     def add_listener(self, listener: InvocationListener) -> None:
         """Call ``listener`` with every :class:`LambdaInvocation` (including throttles)."""
