@@ -10,7 +10,8 @@ import click
 from apicanary.cli.output import emit, output_option
 from apicanary.errors import RolloutEndedBadly
 from apicanary.rollout.faults import parse_fault
-from apicanary.rollout.rehearse import RehearsalRequest, rehearse as run_rehearsal
+from apicanary.rollout.rehearse import RehearsalRequest
+from apicanary.rollout.rehearse import rehearse as run_rehearsal
 
 
 @click.command()
@@ -73,7 +74,8 @@ def _text(result: dict[str, Any]) -> str:
         f"{result['verdict']}{' (unverified)' if result['unverified'] else ''}",
         f"  strategy        {result['strategy']}",
         f"  faults          {faults} ({result['injectedFaults']} injected)",
-        f"  decided after   {result['decidedAfterSeconds']:.0f} virtual seconds ({minutes:.1f} min)",
+        f"  decided after   {result['decidedAfterSeconds']:.0f} virtual seconds "
+        f"({minutes:.1f} min)",
         f"  requests        {result['requests']} ({result['failed']} failed, "
         f"{result['canaryRequests']} to the canary, {result['canaryFailed']} of them failed)",
         f"  reason          {result['reason']}",

@@ -66,7 +66,7 @@ def _route_events(project: Project, spec: FunctionSpec) -> list[Route]:
                 m.group(1): "a/b" if m.group(0).endswith("+}") else "1"
                 for m in _PARAM.finditer(route.path)
             }
-            path = _PARAM.sub(lambda m: parameters[m.group(1)], route.path)
+            path = _PARAM.sub(lambda m, values=parameters: values[m.group(1)], route.path)
             routes.append((method, route.path, path, parameters))
     return routes
 
@@ -176,7 +176,8 @@ async def _one_request(
         method, resource, path, parameters = rng.choice(routes)
         event = build_rest_v1_event(
             method=method, raw_path=f"/Prod{path}", stage="Prod", resource=resource,
-            path_parameters=parameters or None, headers=[("accept", "application/json")], query_string="",
+            path_parameters=parameters or None, headers=[("accept", "application/json")],
+            query_string="",
             body=b"", source_ip="127.0.0.1", api_id="rehearsal", deployment_id="rehearsal",
             resource_id="rehearsal", stage_variables=None,
             request_time_ms=int(clock.now() * 1000), request_id=request_id,
