@@ -11,6 +11,7 @@ because they depend on requests, not on time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import re
 import shutil
@@ -66,9 +67,13 @@ def _route_events(project: Project, spec: FunctionSpec) -> list[Route]:
                 m.group(1): "a/b" if m.group(0).endswith("+}") else "1"
                 for m in _PARAM.finditer(route.path)
             }
-            path = _PARAM.sub(lambda m, values=parameters: values[m.group(1)], route.path)
+            path = _PARAM.sub(functools.partial(_parameter_value, parameters), route.path)
             routes.append((method, route.path, path, parameters))
     return routes
+
+
+def _parameter_value(values: dict[str, str], match: re.Match[str]) -> str:
+    return values[match.group(1)]
 
 
 def rehearse(
