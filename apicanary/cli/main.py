@@ -35,9 +35,10 @@ def cli() -> None:
 
 def _register() -> None:
     from apicanary.cli import demo as demo_cmd
+    from apicanary.cli import doctor as doctor_cmd
+    from apicanary.cli import observe as observe_cmd
     from apicanary.cli import project as project_cmd
     from apicanary.cli import rehearse as rehearse_cmd
-    from apicanary.cli import observe as observe_cmd
     from apicanary.cli import rollout as rollout_cmd
     from apicanary.cli import serve as serve_cmd
 
@@ -49,6 +50,7 @@ def _register() -> None:
     cli.add_command(project_cmd.init)
     cli.add_command(project_cmd.deploy)
     cli.add_command(rehearse_cmd.rehearse)
+    cli.add_command(doctor_cmd.doctor)
 
 
 _register()
