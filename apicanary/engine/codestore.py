@@ -55,7 +55,7 @@ class CodeStore:
     """Snapshots kept under ``root``; every method is safe to call from several threads."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "deps").mkdir(exist_ok=True)
 

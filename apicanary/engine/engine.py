@@ -55,6 +55,9 @@ class Engine:
         account_id: str = "123456789012",
         max_workers_per_version: int | None = None,
     ) -> None:
+        # absolute: workers run with their code directory as cwd, so a relative path to a
+        # code snapshot (the default state dir is ".apicanary") would point nowhere for them
+        state_dir = Path(state_dir).resolve()
         self.state_dir = state_dir
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()

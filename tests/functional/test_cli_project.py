@@ -58,3 +58,39 @@ def test_init_serve_edit_deploy(tmp_path: Path) -> None:
 def test_deploy_without_a_server_explains(tmp_path: Path) -> None:
     done = run("deploy", "--control-url", "http://127.0.0.1:9")
     assert done.returncode == 1 and "apicanary serve" in done.stderr
+
+
+def test_serve_with_the_default_relative_state_dir(tmp_path: Path) -> None:
+    """The tutorial's path: `apicanary serve` in the project directory, state in ./.apicanary
+    (relative), and the handler must still import in its worker."""
+    import os
+    import signal
+
+    from apicanary.server.process import free_port
+
+    assert run("init", str(tmp_path / "hello")).returncode == 0
+    port, control = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apicanary", "serve", "--port", str(port), "--control-port",
+         str(control), "--output", "json"],
+        cwd=tmp_path / "hello", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        text = ""
+        while True:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            text += line
+            try:
+                json.loads(text)
+                break
+            except json.JSONDecodeError:
+                continue
+        answer = httpx.get(f"http://127.0.0.1:{port}/Prod/hello")
+        assert answer.status_code == 200, answer.text
+        assert (tmp_path / "hello" / ".apicanary" / "state.sqlite3").is_file()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
