@@ -13,11 +13,15 @@ The hot path only appends the record to a list (:meth:`MetricFeed.add`); :meth:`
 everything pending into points and ingests them in one ``put_many``; the engine calls it a few
 times a second. Metric keys are built once per distinct dimension set and cached.
 ``ConcurrentExecutions`` is not emitted (the runtime's in-flight count is in its stats).
+:meth:`MetricFeed.on_drain` hands each drained batch to observers too (the Prometheus
+collector keeps its cumulative counters that way, off the hot path).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from apicanary.engine.gateway import RequestRecord
@@ -29,6 +33,10 @@ LAMBDA = "AWS/Lambda"
 APIGW = "AWS/ApiGateway"
 COUNT = "Count"
 MS = "Milliseconds"
+
+log = logging.getLogger(__name__)
+
+DrainObserver = Callable[[Sequence[RequestRecord | LambdaInvocation]], None]
 
 
 @lru_cache(maxsize=4096)
@@ -101,6 +109,12 @@ class MetricFeed:
         self._metrics = metrics
         self._pending: list[RequestRecord | LambdaInvocation] = []
         self._lock = threading.Lock()
+        self._observers: list[DrainObserver] = []
+
+    def on_drain(self, observer: DrainObserver) -> None:
+        """Also give ``observer`` every batch :meth:`drain` ingests (called in the draining
+        thread, after the metric store has the points; an exception is logged, not raised)."""
+        self._observers.append(observer)
 
     def add(self, record: RequestRecord | LambdaInvocation) -> None:
         self._pending.append(record)  # list.append is atomic under the GIL
@@ -117,4 +131,10 @@ class MetricFeed:
                 points += lambda_points(record)
         if points:
             self._metrics.put_many(points)
+        if pending:
+            for observer in self._observers:
+                try:
+                    observer(pending)
+                except Exception:  # an observer must not stop metric ingestion
+                    log.exception("metric feed observer failed")
         return len(pending)

@@ -16,8 +16,9 @@ from starlette.routing import BaseRoute, Route
 from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.errors import AwsApiError
-from apicanary.server import apigateway_api, lambda_api
+from apicanary.server import apigateway_api, cloudwatch_api, lambda_api, prometheus
 from apicanary.server.awshttp import aws_error_handler, json_response
+from apicanary.server.cloudwatch_backend import EngineCloudWatch
 
 
 def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
@@ -38,4 +39,8 @@ def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) ->
     routes += lambda_api.routes(engine.lambdas)
     routes += apigateway_api.routes(engine.apigateway)
     routes += list(extra_routes)
+    routes += prometheus.routes(engine)
+    # Last: CloudWatch's routes are POST-only (``POST /`` and the rpc-v2-cbor path), so
+    # they cannot shadow GET / (dashboard) or any earlier route.
+    routes += cloudwatch_api.routes(EngineCloudWatch(engine))
     return Starlette(routes=routes, exception_handlers={AwsApiError: aws_error_handler})
