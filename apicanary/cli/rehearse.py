@@ -80,4 +80,10 @@ def _text(result: dict[str, Any]) -> str:
         f"{result['canaryRequests']} to the canary, {result['canaryFailed']} of them failed)",
         f"  reason          {result['reason']}",
     ]
+    stable = result["requests"] - result["canaryRequests"]
+    if stable and result["stableFailed"] > stable / 2:
+        lines.append(
+            f"  warning         the stable version itself failed {result['stableFailed']} of "
+            f"{stable} requests: a canary is only judged against it, so fix stable first"
+        )
     return "\n".join(lines)

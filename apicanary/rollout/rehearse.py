@@ -159,6 +159,7 @@ async def _rehearse(
             "injectedFaults": injector.injected,
             "strategy": document["strategySummary"],
             **counters,
+            "stableFailed": counters["failed"] - counters["canaryFailed"],
             "rollout": document,
             "journal": events,
         }
