@@ -3,7 +3,7 @@
 Every error apicanary raises derives from :class:`ApicanaryError`::
 
     ApicanaryError                      exit code 1 unless a subclass says otherwise
-    ├── BadInputError                   exit 2: the user's input is wrong (field, value, limit named)
+    ├── BadInputError                   exit 2: the user's input is wrong (field, value named)
     │   ├── TemplateError               a SAM/CloudFormation template cannot be used
     │   └── StrategyError               a rollout strategy spec is invalid
     ├── AwsApiError                     an error with an AWS error code, as AWS would return it

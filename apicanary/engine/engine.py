@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from apicanary.clock import Clock, SystemClock
+from apicanary.engine.access_log import AccessLog
 from apicanary.engine.alarms import AlarmEngine
 from apicanary.engine.apigateway import ApiGatewayService
 from apicanary.engine.codestore import CodeStore
@@ -93,16 +94,20 @@ class Engine:
         for listener in (self.feed.add, self.telemetry.add):
             self.gateway.add_listener(listener)
             self.lambdas.add_listener(listener)
+        self.access_log = AccessLog(state_dir / "logs" / "access.log")
+        self.gateway.add_listener(self.access_log.add)
 
     def housekeeping(self) -> None:
         """Periodic work off the hot path: ingest metrics, evaluate alarms, persist."""
         self.feed.drain()
         self.alarms.evaluate()
+        self.access_log.flush()
 
     def persist(self) -> None:
-        """Write buffered metric data to SQLite (a restart keeps history)."""
+        """Write buffered metric data to SQLite (a restart keeps history) and the access log."""
         self.feed.drain()
         self.metrics.flush()
+        self.access_log.flush()
 
     async def run_background(self, *, housekeeping_s: float = 0.25, persist_s: float = 5.0) -> None:
         """Housekeeping and persistence forever (cancel to stop; persists once more)."""

@@ -3,7 +3,8 @@
 Data model
 ----------
 A metric is ``(namespace, name, dimensions)`` (:data:`MetricKey`). Each sample lands, at
-ingestion, in a 1-second bucket, later rolled up into each coarser *tier*; a bucket holds SampleCount, Sum, Minimum, Maximum and a
+ingestion, in a 1-second bucket, later rolled up into each coarser *tier*; a bucket holds
+SampleCount, Sum, Minimum, Maximum and a
 :class:`~apicanary.engine.sketch.QuantileSketch` (relative error ≤ 1 %; no sketch while every
 sample of the bucket has the same value, which keeps counters like ``Invocations`` small).
 

@@ -18,6 +18,7 @@ Decisions come from the pure judges in ``analysis.py``; this module only does I/
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -548,10 +549,8 @@ def post_webhooks(body: Mapping[str, Any]) -> None:
     """Best-effort JSON notification to each URL; a failing receiver never stops a rollout."""
     for url in body.get("urls", ()):
         payload = {k: v for k, v in body.items() if k != "urls"}
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             httpx.post(url, json=payload, timeout=2.0)
-        except httpx.HTTPError:
-            pass
 
 
 def rollout_ended_badly(document: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ only thing that stops rollouts, and a restarted server resumes them from the jou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from apicanary.rollout.controller import Controller
@@ -36,7 +37,5 @@ class Scheduler:
                 except Exception:  # keep every other rollout moving
                     log.exception("rollout %s: tick failed", stored.id)
             self.wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), timeout=self.tick_s)
-            except TimeoutError:
-                pass

@@ -16,8 +16,8 @@ from typing import Any
 from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.engine.provision import ProvisionReport, provision
-from apicanary.project.sam import load_project
 from apicanary.platform.local import LocalPlatform
+from apicanary.project.sam import load_project
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal
 from apicanary.rollout.scheduler import Scheduler

@@ -186,6 +186,16 @@ def test_stage_canary_split_promotion_and_rollback(
     assert set(served) == {"1", new_version}
     assert binomial_two_sided_p(canary_count, 400, 0.30) > 0.001
 
+    # the access log flags exactly those requests as canary requests
+    time.sleep(0.6)  # the engine flushes the log every 0.25 s
+    log = canary_server.state_dir / "logs" / "access.log"
+    lines = [orjson.loads(raw) for raw in log.read_bytes().splitlines()]
+    hello = [entry for entry in lines if entry["resourcePath"] == "/{proxy+}"]
+    assert sum(entry["isCanaryRequest"] for entry in hello[-400:]) == canary_count
+    assert {entry["executedVersion"] for entry in hello[-400:] if entry["isCanaryRequest"]} == {
+        new_version
+    }
+
     apigw.update_stage(
         restApiId=api_id,
         stageName="prod",
