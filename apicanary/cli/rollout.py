@@ -196,11 +196,36 @@ def start(**options: Any) -> None:
 @rollout.command()
 @click.argument("rollout_id", required=False)
 @click.option("--watch", "follow", is_flag=True, help="Follow live until the rollout ends.")
+@click.option("--function", "-f", default=None,
+              help="With --backend aws: read the rollout marker on its alias.")  # fmt: skip
+@click.option("--alias", "-a", default="live", show_default=True)
 @backend_options
 @output_option
-def status(rollout_id: str | None, follow: bool, **options: Any) -> None:
+def status(
+    rollout_id: str | None, follow: bool, function: str | None, alias: str, **options: Any
+) -> None:
     """Show a rollout (the newest if no id is given)."""
     backend = Backend(options)
+    if function is not None and rollout_id is None and backend.kind == "aws":
+        from apicanary.rollout import lease
+
+        aws = backend.aws()
+        description = aws.platform.get_alias(function, alias).description
+        state = lease.judge(description, aws.controller.clock.now())
+        marker = state.marker
+        found = {
+            "function": function,
+            "alias": alias,
+            "state": state.judgement,
+            "reason": state.reason,
+            "marker": None if marker is None else {
+                "rolloutId": marker.rollout_id, "toVersion": marker.to_version,
+                "fromVersion": marker.from_version, "weight": marker.weight,
+                "expiresAt": marker.expires_at,
+            },
+        }  # fmt: skip
+        emit(found, lambda f: f"{f['function']}:{f['alias']}: {f['state']} {f['reason']}".strip())
+        return
     document = backend.get(rollout_id)
     if follow:
         # waited on: exit 3 if it ended rolled back or aborted, even if it already had
@@ -249,7 +274,34 @@ def _intent_command(kind: str, help_text: str) -> click.Command:
     return command
 
 
-rollout.add_command(_intent_command("abort", "Roll back now and end the rollout."))
+@rollout.command()
+@click.argument("rollout_id", required=False)
+@click.option("--function", "-f", default=None,
+              help="With --backend aws and no id: abort the rollout on its alias.")  # fmt: skip
+@click.option("--alias", "-a", default="live", show_default=True)
+@backend_options
+@output_option
+def abort(rollout_id: str | None, function: str | None, alias: str, **options: Any) -> None:
+    """Roll back now and end the rollout.
+
+    With ``--backend aws --function F`` and no id, the rollout is found from the marker on the
+    alias (from any machine, even if the one running it died) and rolled back at once.
+    """
+    backend = Backend(options)
+    if rollout_id is None:
+        if backend.kind != "aws" or function is None:
+            raise BadInputError("give a ROLLOUT_ID (or --backend aws --function F --alias A)")
+        result = backend.aws().controller.abort_by_alias(function, alias)
+        emit(result, lambda r: f"rolled {r['function']}:{r['alias']} back to version "
+                               f"{r['rolledBackTo']} (rollout {r['rolloutId']})")  # fmt: skip
+        return
+    backend.intent(rollout_id, "abort")
+    emit(
+        {"rolloutId": rollout_id, "intent": "abort"},
+        "abort: asked; the controller acts on its next tick",
+    )
+
+
 rollout.add_command(_intent_command("pause", "Hold the rollout where it is."))
 rollout.add_command(_intent_command("resume", "Continue a paused or waiting rollout."))
 

@@ -29,6 +29,7 @@ import httpx
 from apicanary.clock import Clock
 from apicanary.errors import ApicanaryError, BadInputError, RolloutError
 from apicanary.platform.base import Platform, TelemetryTarget
+from apicanary.rollout import lease
 from apicanary.rollout.analysis import AnalysisConfig, CanaryAnalysis, StepAction
 from apicanary.rollout.guard import GuardConfig, OnExhausted
 from apicanary.rollout.journal import Journal, StoredRollout
@@ -87,6 +88,17 @@ class Controller:
     ) -> dict[str, Any]:
         """Check the target and create a running rollout (no traffic moves until a tick)."""
         alias = self.platform.get_alias(target.function, target.alias)
+        healed = ""
+        if target.mode != "stage":
+            state = lease.judge(alias.description, self.clock.now())
+            if state.judgement == "watched":
+                raise BadInputError(
+                    f"alias {target.function}:{target.alias}: {state.reason}",
+                    hint="wait for it, or 'apicanary rollout abort' it where it runs",
+                )
+            if state.judgement == "abandoned" and state.marker is not None:
+                healed = self._roll_back_abandoned(target, state)
+                alias = self.platform.get_alias(target.function, target.alias)
         if alias.canary is not None and alias.canary != target.to_version:
             raise BadInputError(
                 f"alias {target.function}:{target.alias} is already split ({alias.primary} + "
@@ -146,10 +158,36 @@ class Controller:
             document,
             at=now,
             message=f"release {target.function}:{target.alias} {target.from_version} → "
-            f"{target.to_version} with {strategy.describe()}",
+            f"{target.to_version} with {strategy.describe()}{healed}",
         )
         self._notify(document, "created", "rollout created")
         return document
+
+    def _roll_back_abandoned(self, target: RolloutTarget, state: lease.LeaseState) -> str:
+        """Undo what an abandoned rollout left on the alias; returns a note for the journal."""
+        assert state.marker is not None
+        AliasRouter(
+            self.platform, target.function, target.alias, state.marker.from_version,
+            state.marker.to_version,
+        ).rollback()  # fmt: skip
+        return f" (first rolled back abandoned {state.reason.split(' left', 1)[0]})"
+
+    def abort_by_alias(self, function: str, alias: str) -> dict[str, Any]:
+        """Roll back whatever rollout marker is on ``function:alias`` (from any machine)."""
+        current = self.platform.get_alias(function, alias)
+        state = lease.judge(current.description, self.clock.now())
+        if state.marker is None:
+            raise BadInputError(f"alias {function}:{alias} carries no rollout marker")
+        AliasRouter(
+            self.platform, function, alias, state.marker.from_version, state.marker.to_version
+        ).rollback()
+        return {
+            "rolloutId": state.marker.rollout_id,
+            "function": function,
+            "alias": alias,
+            "rolledBackTo": state.marker.from_version,
+            "wasAbandoned": state.judgement == "abandoned",
+        }
 
     # -- intents -------------------------------------------------------------------------------
 
@@ -176,7 +214,7 @@ class Controller:
         now = self.clock.now()
         strategy = Strategy.from_dict(doc["strategy"])
         target = RolloutTarget.from_dict(doc["target"])
-        router = self._router(target, doc["id"])
+        router = self._router(target, doc)
         analysis = CanaryAnalysis.from_dict(doc["analysis"])
         try:
             for intent in self.journal.pending_intents(stored.id):
@@ -282,6 +320,8 @@ class Controller:
         """Feed new telemetry to the tests and check alarms; roll back on any failure."""
         if doc["phase"] != "steps" or doc["effectiveShare"] <= 0:
             return
+        if target.mode != "stage" and doc.get("leaseUntil", 0) - now < lease.LEASE_S / 2:
+            router.apply(doc["weight"])  # the same weights, a renewed marker deadline
         batch = self.platform.read_telemetry(self._telemetry_target(target), doc["cursor"])
         doc["cursor"] = batch.cursor
         verdict = None
@@ -463,10 +503,19 @@ class Controller:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _router(self, target: RolloutTarget, rollout_id: str) -> Router:
+    def _router(self, target: RolloutTarget, doc: dict[str, Any]) -> Router:
+        def marker_for(current: str, share: float) -> str:
+            now = self.clock.now()
+            doc["leaseUntil"] = now + lease.LEASE_S
+            return lease.marker_description(
+                current, rollout_id=doc["id"], to_version=target.to_version,
+                from_version=target.from_version, step=int(doc.get("step", 0)), weight=share,
+                now=now, mode=target.mode,
+            )  # fmt: skip
+
         alias = AliasRouter(
             self.platform, target.function, target.alias, target.from_version,
-            target.to_version, marker=f"apicanary rollout {rollout_id}",
+            target.to_version, marker_for=marker_for,
         )  # fmt: skip
         if target.mode == "alias":
             return alias

@@ -16,11 +16,12 @@ a controller that crashed mid-call converges by calling it again.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from apicanary.errors import PlatformError
+from apicanary.platform.aws_marker import without_marker
 from apicanary.platform.base import Platform
 
 
@@ -51,17 +52,22 @@ class AliasRouter:
     alias: str
     stable: str
     canary: str
-    marker: str | None = None
+    # the alias description to write with a given share: the rollout's marker (lease)
+    marker_for: Callable[[str, float], str] | None = None
 
     def apply(self, weight: float) -> float:
         share = weight / 100.0
+        description = None
+        if self.marker_for is not None:
+            current = self.platform.get_alias(self.function, self.alias).description
+            description = self.marker_for(current, share)
         state = self.platform.write_alias(
             self.function,
             self.alias,
             primary=self.stable,
             canary=self.canary if share > 0 else None,
             weight=share,
-            description=self.marker,
+            description=description,
         )
         expected = self.canary if share > 0 else None
         if (
@@ -76,10 +82,14 @@ class AliasRouter:
             )
         return state.weight * 100.0
 
+    def _unmarked(self) -> str:
+        """The alias description without our marker: the user's own text survives."""
+        return without_marker(self.platform.get_alias(self.function, self.alias).description)
+
     def promote(self) -> None:
         state = self.platform.write_alias(
             self.function, self.alias, primary=self.canary, canary=None, weight=0.0,
-            description="",
+            description=self._unmarked(),
         )  # fmt: skip
         if state.primary != self.canary or state.canary is not None:
             raise PlatformError(
@@ -90,7 +100,7 @@ class AliasRouter:
     def rollback(self) -> None:
         state = self.platform.write_alias(
             self.function, self.alias, primary=self.stable, canary=None, weight=0.0,
-            description="",
+            description=self._unmarked(),
         )  # fmt: skip
         if state.primary != self.stable or state.canary is not None:
             raise PlatformError(

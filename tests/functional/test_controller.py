@@ -283,3 +283,55 @@ def test_drift_is_repaired_on_adoption(h: Harness) -> None:
     fresh.reconcile(rid)
     assert h.alias()["RoutingConfig"] == {"AdditionalVersionWeights": {version: 0.4}}
     assert "adopted" in kinds(h, rid)
+
+
+def test_the_alias_carries_a_renewed_marker_and_keeps_the_users_description(h: Harness) -> None:
+    from apicanary.platform.aws_marker import decode
+
+    h.engine.lambdas.update_alias("api", "live", {"Description": "owned by team orders"})
+    version = h.release(GOOD + "  # v2")
+    rid = h.start(toVersion=version, strategy={"steps": [{"setWeight": 30}, {"pause": {}}]})
+    h.tick(rid)
+    marker = decode(h.alias()["Description"])
+    assert marker is not None and marker.rollout_id == rid and marker.weight == 0.3
+    assert h.alias()["Description"].startswith("owned by team orders | apicanary:v1")
+    first_deadline = marker.expires_at
+    h.clock.advance(400)  # past half the lease: the next tick renews the deadline
+    h.tick(rid)
+    renewed = decode(h.alias()["Description"])
+    assert renewed is not None and renewed.expires_at > first_deadline
+    h.controller.request(rid, "promote")
+    h.tick(rid)
+    assert h.alias()["Description"] == "owned by team orders"  # marker gone, text kept
+
+
+def test_an_abandoned_rollout_is_rolled_back_by_the_next_one(h: Harness, tmp_path: Path) -> None:
+    """A controller dies mid-rollout (its journal is lost with its machine); after the lease,
+    a controller elsewhere finds the half-shifted alias, rolls it back, and starts afresh."""
+    version = h.release(GOOD + "  # v2")
+    dead = h.start(toVersion=version, strategy={"steps": [{"setWeight": 40}, {"pause": {}}]})
+    h.tick(dead)
+    assert h.alias()["RoutingConfig"] == {"AdditionalVersionWeights": {version: 0.4}}
+
+    from apicanary.engine.store import Store
+
+    elsewhere = Controller(Journal(Store(tmp_path / "other-machine")), h.platform, h.clock)
+    target_request = {"function": "api", "alias": "live", "toVersion": version,
+                      "strategy": {"steps": [{"setWeight": 10}, {"pause": {}}]}}  # fmt: skip
+    with pytest.raises(BadInputError, match="being watched"):
+        start_rollout(elsewhere, h.platform, target_request)
+    h.clock.advance(601)  # nobody renewed the lease
+    document = start_rollout(elsewhere, h.platform, target_request)
+    events = elsewhere.journal.events(document["id"])
+    assert f"first rolled back abandoned rollout {dead}" in events[0].message
+    assert h.alias()["FunctionVersion"] == "1" and "RoutingConfig" not in h.alias()
+
+
+def test_abort_by_alias_from_any_machine(h: Harness) -> None:
+    version = h.release(GOOD + "  # v2")
+    rid = h.start(toVersion=version, strategy={"steps": [{"setWeight": 25}, {"pause": {}}]})
+    h.tick(rid)
+    result = Controller(h.journal, h.platform, h.clock).abort_by_alias("api", "live")
+    assert result == {"rolloutId": rid, "function": "api", "alias": "live",
+                      "rolledBackTo": "1", "wasAbandoned": False}  # fmt: skip
+    assert h.alias()["FunctionVersion"] == "1" and "RoutingConfig" not in h.alias()
