@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from apicanary.platform.aws_marker import Marker, decode, encode, with_marker
+from apicanary.platform.aws_marker import Marker, decode, with_marker
 
 LEASE_S = 600.0
 
@@ -79,4 +79,4 @@ def marker_description(
     return with_marker(description, marker)
 
 
-__all__ = ["LEASE_S", "LeaseState", "judge", "marker_description", "encode"]
+__all__ = ["LEASE_S", "LeaseState", "judge", "marker_description"]
