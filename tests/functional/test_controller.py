@@ -335,3 +335,52 @@ def test_abort_by_alias_from_any_machine(h: Harness) -> None:
     assert result == {"rolloutId": rid, "function": "api", "alias": "live",
                       "rolledBackTo": "1", "wasAbandoned": False}  # fmt: skip
     assert h.alias()["FunctionVersion"] == "1" and "RoutingConfig" not in h.alias()
+
+
+class Receiver:
+    """A real HTTP endpoint on loopback recording what it is sent."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.received: list[dict[str, Any]] = []
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def record(request: Request) -> JSONResponse:
+            self.received.append(await request.json())
+            return JSONResponse({"ok": self.status < 400}, status_code=self.status)
+
+        return Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
+
+
+def test_webhook_hooks_and_notifications(h: Harness) -> None:
+    from tests.support.servers import serve_in_thread
+
+    hooks, notes, failing = Receiver(), Receiver(), Receiver(status=500)
+    with serve_in_thread(hooks.app()) as hook_url, serve_in_thread(notes.app()) as note_url, \
+            serve_in_thread(failing.app()) as bad_url:  # fmt: skip
+        version = h.release(GOOD + "  # v2")
+        strategy = {
+            "steps": [{"setWeight": 50}],
+            "hooks": {"postTraffic": {"webhook": f"{hook_url}/post", "timeout": "5s"}},
+            "notifications": [f"{note_url}/rollouts"],
+        }
+        doc = h.run(h.start(toVersion=version, strategy=strategy))
+        assert doc["status"] == "promoted"
+        (called,) = hooks.received
+        assert called["Hook"] == "PostTraffic" and called["DeploymentId"] == doc["id"]
+        events = [n["event"] for n in notes.received]
+        assert events[0] == "created" and events[-1] == "promoted" and "step" in events
+        assert all(n["rolloutId"] == doc["id"] for n in notes.received)
+
+        v3 = h.release(GOOD + "  # v3")
+        failing_hook = {"steps": [{"setWeight": 50}],
+                        "hooks": {"preTraffic": {"webhook": f"{bad_url}/pre"}}}  # fmt: skip
+        doc = h.run(h.start(toVersion=v3, strategy=failing_hook))
+        assert doc["status"] == "rolled_back"
+        assert doc["reason"].startswith("PreTraffic hook failed: webhook answered 500")
+        assert h.alias()["FunctionVersion"] == version
