@@ -6,10 +6,12 @@ Sources: reference/aws-semantics.md §1.1-1.5 and the botocore model's constrain
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from apicanary.engine.runtime.spec import InvocationOutcome
 from apicanary.errors import AwsApiError, invalid_parameter, validation
 
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
@@ -218,3 +220,24 @@ def _java_double(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return repr(float(value))
     return str(value)
+
+
+MAX_SYNC_RESPONSE = 6 * 1024 * 1024 + 100  # 6 MB, plus the headroom AWS reports (6291556)
+
+
+def limit_response_size(outcome: InvocationOutcome) -> InvocationOutcome:
+    """A synchronous response over Lambda's limit becomes the function error AWS reports."""
+    if len(outcome.payload) <= MAX_SYNC_RESPONSE or outcome.function_error is not None:
+        return outcome
+    size = len(outcome.payload)
+    body = (
+        f'{{"errorMessage": "Response payload size ({size} bytes) exceeded maximum allowed '
+        f'payload size ({MAX_SYNC_RESPONSE} bytes).", "errorType": '
+        '"Function.ResponseSizeTooLarge"}'
+    )
+    return dataclasses.replace(
+        outcome,
+        payload=body.encode(),
+        function_error="Unhandled",
+        error_type="Function.ResponseSizeTooLarge",
+    )

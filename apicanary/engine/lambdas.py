@@ -781,6 +781,7 @@ class LambdaService:
                 invoked_function_arn=target.invoked_arn,
                 reserved_concurrency=target.reserved_concurrency,
             )
+            outcome = rules.limit_response_size(outcome)
         except AwsApiError as error:
             if error.code == "TooManyRequestsException":
                 self._notify(

@@ -187,8 +187,10 @@ class _Handlers:
         if request.method == "PATCH":
             fields = await read_json(request)
             operations = fields.get("patchOperations") or []
-            if not isinstance(operations, list):
-                raise AwsApiError("BadRequestException", "patchOperations must be a list", 400)
+            if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+                raise AwsApiError(
+                    "BadRequestException", "patchOperations must be a list of objects", 400
+                )
             return json_response(await _call(self.svc.update_stage, api_id, name, operations))
         await _call(self.svc.delete_stage, api_id, name)
         return json_response(None, 202)

@@ -8,6 +8,7 @@ the control plane on their ports until stopped.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal
 from apicanary.rollout.scheduler import Scheduler
 from apicanary.server import dashboard, deploy_api, rollouts_api
+from apicanary.server.auth import TOKEN_ENV, ControlAuth
 from apicanary.server.control import build_control_app
 from apicanary.server.data import GatewayApp
 from apicanary.server.runner import Listener, serve_all
@@ -103,7 +105,12 @@ class LocalServer:
         )
         listeners = [
             Listener("gateway", GatewayApp(engine.gateway), self.host, self.gateway_port),
-            Listener("control", control, self.host, self.control_port),
+            Listener(
+                "control",
+                ControlAuth(control, token=os.environ.get(TOKEN_ENV)),
+                self.host,
+                self.control_port,
+            ),
         ]
         background = [
             asyncio.create_task(engine.run_background()),

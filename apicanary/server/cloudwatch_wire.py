@@ -134,7 +134,10 @@ def _operation(protocol: WireProtocol, name: str, what: str) -> Any:
 def _decode_cbor(path: str, body: bytes) -> DecodedRequest:
     protocol: WireProtocol = "smithy-rpc-v2-cbor"
     match = CBOR_PATH.fullmatch(path)
-    assert match is not None
+    if match is None:  # a CBOR content type on a path that is not the rpc-v2-cbor one
+        raise unknown_operation(
+            protocol, f"POST {path} with a CBOR body is not a CloudWatch request. {_HELP}"
+        )
     if match["service"] != TARGET_PREFIX:
         raise unknown_operation(
             protocol, f"service {match['service']!r} is not CloudWatch ({TARGET_PREFIX})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -17,7 +18,7 @@ from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.errors import AwsApiError
 from apicanary.server import apigateway_api, cloudwatch_api, lambda_api, prometheus
-from apicanary.server.awshttp import aws_error_handler, json_response
+from apicanary.server.awshttp import aws_error_handler, error_response, json_response
 from apicanary.server.cloudwatch_backend import EngineCloudWatch
 
 
@@ -43,4 +44,15 @@ def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) ->
     # Last: CloudWatch's routes are POST-only (``POST /`` and the rpc-v2-cbor path), so
     # they cannot shadow GET / (dashboard) or any earlier route.
     routes += cloudwatch_api.routes(EngineCloudWatch(engine))
-    return Starlette(routes=routes, exception_handlers={AwsApiError: aws_error_handler})
+    return Starlette(
+        routes=routes,
+        exception_handlers={AwsApiError: aws_error_handler, HTTPException: route_miss},
+    )
+
+
+async def route_miss(request: Request, exc: Exception) -> Response:
+    """An unknown path or method, answered in AWS's error format (boto3 then shows a code)."""
+    assert isinstance(exc, HTTPException)
+    code = "UnknownOperationException" if exc.status_code in (404, 405) else "BadRequestException"
+    message = f"no operation {request.method} {request.url.path} on the apicanary control plane"
+    return error_response(AwsApiError(code, message, exc.status_code))

@@ -32,7 +32,12 @@ def routes(service: LambdaService) -> list[BaseRoute]:
 
     async def create_function(request: Request) -> Response:
         params = await read_json(request)
-        code = dict(params.get("Code") or {})
+        raw_code = params.get("Code") or {}
+        if not isinstance(raw_code, dict):
+            from apicanary.errors import invalid_parameter
+
+            raise invalid_parameter("Code must be an object (FunctionCode)")
+        code = dict(raw_code)
         if isinstance(code.get("ZipFile"), str):
             code["ZipFile"] = _b64(code["ZipFile"], "Code.ZipFile")
         params["Code"] = code

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,13 @@ class ServerProcess:
     control_url: str
     info: dict[str, Any]
     state_dir: Path
+    stderr_path: Path | None = None
+
+    def stderr(self) -> str:
+        """What the server wrote to stderr so far (tracebacks, warnings)."""
+        if self.stderr_path is None or not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(errors="replace")
 
     def api_id(self, name: str) -> str:
         """The id of the provisioned API named (or with logical id) ``name``."""
@@ -54,6 +62,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.stderr_path is not None:
+            self.stderr_path.unlink(missing_ok=True)
         return self.process.returncode
 
 
@@ -86,15 +96,20 @@ def spawn_server(
 ) -> ServerProcess:
     """Start ``apicanary serve`` on two free ports; return once it is ready."""
     gateway_port, control_port = free_port(), free_port()
-    process = subprocess.Popen(
-        serve_command(state_dir, template, gateway_port, control_port, seed),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(extra_env or {})},
-    )
+    # stderr goes to a file, never an unread pipe: a pipe that fills (64 KB of tracebacks)
+    # would block the server's event loop on its next write
+    fd, name = tempfile.mkstemp(prefix="apicanary-serve-", suffix=".stderr")
+    stderr_path = Path(name)
+    with os.fdopen(fd, "w") as stderr_file:
+        process = subprocess.Popen(
+            serve_command(state_dir, template, gateway_port, control_port, seed),
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+            env={**os.environ, **(extra_env or {})},
+        )
     try:
-        info = _read_ready(process, timeout)
+        info = _read_ready(process, timeout, stderr_path)
     except BaseException:
         if process.poll() is None:
             process.kill()
@@ -106,10 +121,13 @@ def spawn_server(
         f"http://127.0.0.1:{control_port}",
         info,
         state_dir,
+        stderr_path,
     )
 
 
-def _read_ready(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+def _read_ready(
+    process: subprocess.Popen[str], timeout: float, stderr_path: Path
+) -> dict[str, Any]:
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     text = ""
@@ -123,7 +141,7 @@ def _read_ready(process: subprocess.Popen[str], timeout: float) -> dict[str, Any
             return parsed
         except json.JSONDecodeError:
             continue
-    stderr = process.stderr.read() if process.stderr and process.poll() is not None else ""
+    stderr = stderr_path.read_text(errors="replace") if stderr_path.exists() else ""
     raise PlatformError(
         f"apicanary serve did not become ready (exit {process.poll()}): {text.strip()} "
         f"{stderr.strip()}"
