@@ -172,6 +172,20 @@ def _read_exact(reader: BinaryIO, size: int) -> bytes | None:
 
 
 def _peak_rss_mb() -> int:
+    """This worker's peak RSS in MB (rounded up).
+
+    ``VmHWM`` from /proc is the high-water mark of this process's own address space, which
+    starts afresh at exec. ``ru_maxrss`` is not a substitute on Linux: execve folds the
+    previous address space's high-water mark into it, so a worker spawned by a large engine
+    process would "use" the engine's RSS and be killed as out of memory.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return -(-int(line.split()[1]) // 1024)  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     return -(-resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // _RSS_DIVISOR)
 
 
