@@ -418,7 +418,7 @@ class LambdaService:
                     "DELETE FROM lambda_versions WHERE function = ? AND version = ?",
                     (name, int(qualifier)),
                 )
-        self._commit_view()
+        self._commit_view(name)
 
     def update_function_code(self, name_or_arn: str, params: Mapping[str, Any]) -> dict[str, Any]:
         name = self._bare_name(name_or_arn, allow_arn=True)
@@ -438,7 +438,7 @@ class LambdaService:
                 (snapshot.sha256_hex, snapshot.code_sha256, snapshot.size, _new_revision(),
                  self._timestamp(), name),
             )  # fmt: skip
-        self._commit_view()
+        self._commit_view(name)
         if params.get("Publish"):
             return self.publish_version(name, {})
         return self._render_version(self._function(name).latest)
@@ -495,7 +495,7 @@ class LambdaService:
                 "published_revision = ? WHERE name = ?",
                 (number + 1, latest_revision, latest_revision, name),
             )
-        self._commit_view()
+        self._commit_view(name)
         return self._render_version(self._function(name).versions[str(number)])
 
     def list_versions_by_function(
@@ -530,7 +530,7 @@ class LambdaService:
                 (name, alias_name, version, orjson.dumps(weights).decode(), description,
                  _new_revision()),
             )  # fmt: skip
-        self._commit_view()
+        self._commit_view(name)
         return self._render_alias(self._function(name).aliases[alias_name])
 
     def get_alias(self, name_or_arn: str, alias_name: str) -> dict[str, Any]:
@@ -562,7 +562,7 @@ class LambdaService:
                 (version, orjson.dumps(dict(weights)).decode(), description, _new_revision(),
                  name, alias_name),
             )  # fmt: skip
-        self._commit_view()
+        self._commit_view(name)
         return self._render_alias(self._alias(name, alias_name))
 
     def delete_alias(self, name_or_arn: str, alias_name: str) -> None:
@@ -572,7 +572,7 @@ class LambdaService:
             conn.execute(
                 "DELETE FROM lambda_aliases WHERE function = ? AND name = ?", (name, alias_name)
             )
-        self._commit_view()
+        self._commit_view(name)
 
     def list_aliases(
         self,
@@ -623,7 +623,7 @@ class LambdaService:
             conn.execute(
                 "UPDATE lambda_functions SET reserved_concurrency = ? WHERE name = ?", (value, name)
             )
-        self._commit_view()
+        self._commit_view(name)
         return {"ReservedConcurrentExecutions": value}
 
     def get_function_concurrency(self, name_or_arn: str) -> dict[str, Any]:
@@ -638,7 +638,7 @@ class LambdaService:
             conn.execute(
                 "UPDATE lambda_functions SET reserved_concurrency = NULL WHERE name = ?", (name,)
             )
-        self._commit_view()
+        self._commit_view(name)
 
     def add_permission(
         self, name_or_arn: str, qualifier: str | None, params: Mapping[str, Any]
@@ -875,7 +875,7 @@ class LambdaService:
                 (name, source_dir, source_fp, snapshot.sha256_hex, snapshot.code_sha256,
                  snapshot.size, config.to_json().decode(), _new_revision(), self._timestamp()),
             )  # fmt: skip
-        self._commit_view()
+        self._commit_view(name)
 
     def _refresh_source(self, name: str, source: Path, fp: str) -> bool:
         snapshot = self._codes.snapshot_directory(source)
@@ -895,7 +895,7 @@ class LambdaService:
                      _new_revision(), self._timestamp(), name),
                 )  # fmt: skip
                 changed = True
-        self._commit_view()
+        self._commit_view(name)
         return changed
 
     def _update_config(self, name: str, config: FunctionConfig, revision: str | None) -> None:
@@ -905,7 +905,7 @@ class LambdaService:
                 "UPDATE lambda_functions SET config=?, revision_id=?, last_modified=? WHERE name=?",
                 (config.to_json().decode(), _new_revision(), self._timestamp(), name),
             )
-        self._commit_view()
+        self._commit_view(name)
 
     def _config_from_params(
         self, params: Mapping[str, Any], base: FunctionConfig | None
@@ -1043,46 +1043,95 @@ class LambdaService:
         millis = round((now % 1) * 1000) % 1000
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{millis:03d}+0000"
 
-    def _commit_view(self) -> None:
-        # loading and installing under one lock: a writer on another thread (the rollout
-        # controller) can never install a view older than one already installed
+    def _commit_view(self, name: str) -> None:
+        """Install a view where function ``name`` is re-read (the others are shared as is).
+
+        Loading and installing happen under one lock, so a writer on another thread (the
+        rollout controller) can never install a view older than one already installed.
+        """
         with self._view_lock:
-            self._view = self._load_view()
+            functions = dict(self._view.functions)
+            state = self._load_function(name, self._view.functions.get(name))
+            if state is None:
+                functions.pop(name, None)
+            else:
+                functions[name] = state
+            self._view = LambdaView(functions)
             view = self._view
         for callback in self._change_listeners:
             callback(view)
 
+    def _load_function(self, name: str, previous: FunctionState | None) -> FunctionState | None:
+        """Function ``name`` as stored now; published versions already in ``previous`` are
+        reused (they are immutable), so a write costs O(that function), not O(every version)."""
+        row = self._store.query_one("SELECT * FROM lambda_functions WHERE name = ?", (name,))
+        if row is None:
+            return None
+        known = previous.versions if previous is not None else {}
+        versions: dict[str, VersionState] = {}
+        for version_row in self._store.query(
+            "SELECT * FROM lambda_versions WHERE function = ?", (name,)
+        ):
+            number = str(version_row["version"])
+            cached = known.get(number)
+            if cached is not None and cached.revision_id == version_row["revision_id"]:
+                versions[number] = cached
+            else:
+                versions[number] = _version_from_row(version_row)
+        aliases = {
+            alias_row["name"]: _alias_from_row(alias_row)
+            for alias_row in self._store.query(
+                "SELECT * FROM lambda_aliases WHERE function = ?", (name,)
+            )
+        }
+        return _function_from_row(row, versions, aliases)
+
     def _load_view(self) -> LambdaView:
         versions: dict[str, dict[str, VersionState]] = {}
         for row in self._store.query("SELECT * FROM lambda_versions"):
-            versions.setdefault(row["function"], {})[str(row["version"])] = VersionState(
-                row["function"], str(row["version"]), row["code_hex"], row["code_sha256"],
-                row["code_size"], FunctionConfig.from_json(row["config"]), row["revision_id"],
-                row["last_modified"],
-            )  # fmt: skip
+            versions.setdefault(row["function"], {})[str(row["version"])] = _version_from_row(row)
         aliases: dict[str, dict[str, AliasState]] = {}
         for row in self._store.query("SELECT * FROM lambda_aliases"):
-            aliases.setdefault(row["function"], {})[row["name"]] = AliasState(
-                row["function"], row["name"], row["function_version"],
-                orjson.loads(row["weights"]), row["description"], row["revision_id"],
-            )  # fmt: skip
+            aliases.setdefault(row["function"], {})[row["name"]] = _alias_from_row(row)
         functions: dict[str, FunctionState] = {}
         for row in self._store.query("SELECT * FROM lambda_functions"):
             name = row["name"]
-            latest = VersionState(
-                name, LATEST, row["code_hex"], row["code_sha256"], row["code_size"],
-                FunctionConfig.from_json(row["config"]), row["revision_id"], row["last_modified"],
-            )  # fmt: skip
-            functions[name] = FunctionState(
-                name=name,
-                latest=latest,
-                versions=versions.get(name, {}),
-                aliases=aliases.get(name, {}),
-                reserved_concurrency=row["reserved_concurrency"],
-                source_dir=row["source_dir"],
-                source_fingerprint=row["source_fingerprint"],
-            )
+            functions[name] = _function_from_row(row, versions.get(name, {}), aliases.get(name, {}))
         return LambdaView(functions)
+
+
+def _version_from_row(row: Any) -> VersionState:
+    return VersionState(
+        row["function"], str(row["version"]), row["code_hex"], row["code_sha256"],
+        row["code_size"], FunctionConfig.from_json(row["config"]), row["revision_id"],
+        row["last_modified"],
+    )  # fmt: skip
+
+
+def _alias_from_row(row: Any) -> AliasState:
+    return AliasState(
+        row["function"], row["name"], row["function_version"], orjson.loads(row["weights"]),
+        row["description"], row["revision_id"],
+    )  # fmt: skip
+
+
+def _function_from_row(
+    row: Any, versions: Mapping[str, VersionState], aliases: Mapping[str, AliasState]
+) -> FunctionState:
+    name = row["name"]
+    latest = VersionState(
+        name, LATEST, row["code_hex"], row["code_sha256"], row["code_size"],
+        FunctionConfig.from_json(row["config"]), row["revision_id"], row["last_modified"],
+    )  # fmt: skip
+    return FunctionState(
+        name=name,
+        latest=latest,
+        versions=versions,
+        aliases=aliases,
+        reserved_concurrency=row["reserved_concurrency"],
+        source_dir=row["source_dir"],
+        source_fingerprint=row["source_fingerprint"],
+    )
 
 
 def _new_revision() -> str:
