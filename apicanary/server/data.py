@@ -71,7 +71,10 @@ class GatewayApp:
 async def _send(
     send: Send, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes
 ) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    # Content-Length, as API Gateway sends it (never chunked): the parser already dropped any
+    # framing header the function returned, so this is the only one
+    framed = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": framed})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -143,6 +143,9 @@ def test_status_and_headers_merge(canary_server: ServerProcess) -> None:
     assert response.text == "tea"
     assert response.headers["x-a"] == "1"
     assert response.headers["x-b"] == "2, 3"
+    # framed like API Gateway's answers: a Content-Length, never chunked
+    assert response.headers["content-length"] == "3"
+    assert "transfer-encoding" not in response.headers
 
 
 def _publish_canary_version(server: ServerProcess, project: Path) -> str:
