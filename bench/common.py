@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apicanary.server.process import read_ready
+
 REPO = Path(__file__).resolve().parent.parent
 HELLO_PROJECT = REPO / "bench" / "projects" / "hello"
 HELLO_HANDLER = HELLO_PROJECT / "src" / "app.py"
@@ -157,20 +159,7 @@ def apicanary_serve(
 
 
 def _read_ready(process: subprocess.Popen[str], timeout_s: float = 120.0) -> dict[str, Any]:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        text += line
-        try:
-            parsed: dict[str, Any] = json.loads(text)
-            return parsed
-        except json.JSONDecodeError:
-            continue
-    raise RuntimeError(f"apicanary serve did not become ready (exit {process.poll()}): {text}")
+    return read_ready(process, timeout_s)
 
 
 # --- CPU and memory accounting ---------------------------------------------------------------

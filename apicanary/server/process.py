@@ -109,7 +109,7 @@ def spawn_server(
             env={**os.environ, **(extra_env or {})},
         )
     try:
-        info = _read_ready(process, timeout, stderr_path)
+        info = read_ready(process, timeout, stderr_path)
     except BaseException:
         if process.poll() is None:
             process.kill()
@@ -125,9 +125,10 @@ def spawn_server(
     )
 
 
-def _read_ready(
-    process: subprocess.Popen[str], timeout: float, stderr_path: Path
+def read_ready(
+    process: subprocess.Popen[str], timeout: float, stderr_path: Path | None = None
 ) -> dict[str, Any]:
+    """The JSON ready message a ``serve --output json`` child prints on its stdout."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     text = ""
@@ -141,7 +142,9 @@ def _read_ready(
             return parsed
         except json.JSONDecodeError:
             continue
-    stderr = stderr_path.read_text(errors="replace") if stderr_path.exists() else ""
+    stderr = ""
+    if stderr_path is not None and stderr_path.exists():
+        stderr = stderr_path.read_text(errors="replace")
     raise PlatformError(
         f"apicanary serve did not become ready (exit {process.poll()}): {text.strip()} "
         f"{stderr.strip()}"
