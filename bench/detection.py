@@ -1,5 +1,5 @@
-"""Detection benchmark: the real ``apicanary.rollout.analysis`` code against the §2 floor and a
-CodeDeploy-style alarm (detection-limits.md §2.2, §3, §4, §7).
+"""Detection benchmark: the real ``apicanary.rollout.analysis.canary`` code against the §2 floor
+and a CodeDeploy-style alarm (detection-limits.md §2.2, §3, §4, §7).
 
 Run: ``python -m bench.detection [--runs N] [--good-runs N] [--seed S] [--no-write]``.
 Pure Python (numpy is not a dependency); prints a markdown report and writes docs/detection.md.
@@ -36,7 +36,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from apicanary.rollout.analysis import AnalysisConfig, ArmCounts, CanaryAnalysis, Outcome, Window
+from apicanary.rollout.analysis.canary import (
+    AnalysisConfig,
+    ArmCounts,
+    CanaryAnalysis,
+    Outcome,
+    Window,
+)
 
 SHARE = 0.10
 WINDOW_S = 1.0
@@ -385,7 +391,7 @@ def report(runs: int, good_runs: int, seed: int) -> str:
     cfg = AnalysisConfig()
     head = (
         "# Detection benchmark (`python -m bench.detection`)\n\n"
-        f"Real `apicanary.rollout.analysis.CanaryAnalysis` (alpha_err {cfg.alpha_errors:g},"
+        f"Real `apicanary.rollout.analysis.canary.CanaryAnalysis` (alpha_err {cfg.alpha_errors:g},"
         f" alpha_lat {cfg.alpha_latency:g}, threshold e >= {1 / cfg.alpha_errors:g}) fed 1-s"
         f" windows with measured per-window shares; canary share {SHARE:.0%}; seed {seed};"
         f" {runs} runs per bad-canary scenario (cap {CAP_S:.0f} s), {good_runs} per good-canary"

@@ -20,9 +20,9 @@ import tracemalloc
 from collections.abc import Callable
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.metric_types import MetricKey, Point, metric_key
-from apicanary.engine.metrics import DEFAULT_TIERS, MetricStore
-from apicanary.engine.store import Store
+from apicanary.engine.cloudwatch.metrics import DEFAULT_TIERS, MetricStore
+from apicanary.engine.cloudwatch.values import MetricKey, Point, metric_key
+from apicanary.store import Store
 
 T0 = 1_800_000_000.0
 RATE = 1000

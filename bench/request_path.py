@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import orjson
 
-from apicanary.engine.events import build_rest_v1_event, parse_proxy_response
-from apicanary.engine.media_types import NO_BINARY_MEDIA_TYPES, BinaryMediaTypes
-from apicanary.engine.routes import Route, compile_routes
+from apicanary.engine.gateway.events import build_rest_v1_event, parse_proxy_response
+from apicanary.engine.gateway.media_types import NO_BINARY_MEDIA_TYPES, BinaryMediaTypes
+from apicanary.engine.gateway.routes import Route, compile_routes
 
 
 def best_us(fn: Callable[[], object], number: int = 20_000, repeat: int = 7) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from apicanary.engine.store import Store
+from apicanary.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"

@@ -2,7 +2,7 @@
 
 Project checks read the template (``project/doctor.py``). Live checks read the platform:
 with the local backend, a running ``apicanary serve`` (through its AWS-compatible port); with
-``--backend aws``, AWS itself (``platform/aws_doctor.py``: permissions, alias already split,
+``--backend aws``, AWS itself (``platform/aws/doctor.py``: permissions, alias already split,
 canary already on the stage, alarms in ALARM, integrations, invoke permissions). Exit 2 when
 any check finds an error.
 """
@@ -81,10 +81,10 @@ def _live(
     profile: str | None,
     endpoint_url: str | None,
 ) -> list[dict[str, Any]]:
-    from apicanary.platform import aws_doctor
+    from apicanary.platform.aws import doctor as aws_doctor
 
     if backend == "aws":
-        from apicanary.platform.aws import make_session
+        from apicanary.platform.aws.platform import make_session
 
         session = make_session(region=region, profile=profile)
 

@@ -21,7 +21,7 @@ import click
 
 from apicanary.cli.client import control_url
 from apicanary.cli.output import emit, output_option
-from apicanary.engine.metric_types import parse_percentile
+from apicanary.engine.cloudwatch.values import parse_percentile
 from apicanary.errors import BadInputError, PlatformError
 
 BASIC_STATS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
@@ -85,7 +85,7 @@ def call(client: Any, operation: str, url: str | None, **params: Any) -> dict[st
     """``client.<operation>(**params)``; SDK errors become apicanary errors."""
     from botocore import exceptions as bce
 
-    from apicanary.platform.aws_errors import translate
+    from apicanary.platform.aws.errors import translate
 
     try:
         result: dict[str, Any] = getattr(client, operation)(**params)

@@ -9,9 +9,9 @@ import click
 
 from apicanary.cli.output import emit, output_option
 from apicanary.errors import RolloutEndedBadly
-from apicanary.rollout.faults import parse_fault
-from apicanary.rollout.rehearse import RehearsalRequest
-from apicanary.rollout.rehearse import rehearse as run_rehearsal
+from apicanary.local.faults import parse_fault
+from apicanary.local.rehearse import RehearsalRequest
+from apicanary.local.rehearse import rehearse as run_rehearsal
 
 
 @click.command()

@@ -58,7 +58,7 @@ class Backend:
 
     def aws(self) -> Any:
         if self._aws is None:
-            from apicanary.cli.aws_backend import AwsBackend
+            from apicanary.cli.backends.aws import AwsBackend
 
             self._aws = AwsBackend(
                 state_dir=self.options["state_dir"],

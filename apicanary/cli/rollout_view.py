@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from apicanary.rollout.strategy_types import Pause, Strategy
+from apicanary.rollout.strategy.types import Pause, Strategy
 
 STATUS_STYLE = {
     "running": "cyan",

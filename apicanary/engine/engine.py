@@ -15,17 +15,17 @@ import time
 from pathlib import Path
 
 from apicanary.clock import Clock, SystemClock
-from apicanary.engine.access_log import AccessLog
-from apicanary.engine.alarms import AlarmEngine
-from apicanary.engine.apigateway import ApiGatewayService
-from apicanary.engine.codestore import CodeStore
-from apicanary.engine.gateway import Gateway
-from apicanary.engine.lambdas import LambdaService
-from apicanary.engine.metric_feed import MetricFeed
-from apicanary.engine.metrics import MetricStore
-from apicanary.engine.runtime import Runtime
-from apicanary.engine.store import Store
+from apicanary.engine.apigateway.service import ApiGatewayService
+from apicanary.engine.cloudwatch.alarms import AlarmEngine
+from apicanary.engine.cloudwatch.feed import MetricFeed
+from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.functions.codestore import CodeStore
+from apicanary.engine.functions.runtime import Runtime
+from apicanary.engine.functions.service import LambdaService
+from apicanary.engine.gateway.access_log import AccessLog
+from apicanary.engine.gateway.gateway import Gateway
 from apicanary.engine.telemetry import TelemetryLog
+from apicanary.store import Store
 
 DEFAULT_STATE_DIR = Path(".apicanary")
 

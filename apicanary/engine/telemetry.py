@@ -13,8 +13,8 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from apicanary.engine.gateway import RequestRecord
-from apicanary.engine.lambdas import LambdaInvocation
+from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.gateway.gateway import RequestRecord
 
 Record = RequestRecord | LambdaInvocation
 

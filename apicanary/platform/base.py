@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from apicanary.rollout.window import Invocation, Window
+from apicanary.model import Invocation, Window
 
 
 @dataclass(frozen=True, slots=True)

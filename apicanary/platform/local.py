@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 
 from apicanary.engine.engine import Engine
-from apicanary.engine.gateway import RequestRecord
-from apicanary.engine.lambdas import LambdaInvocation
+from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.gateway.gateway import RequestRecord
 from apicanary.errors import AwsApiError, BadInputError, PlatformError
+from apicanary.model import Invocation
 from apicanary.platform.base import (
     AliasState,
     HookResult,
@@ -30,7 +31,6 @@ from apicanary.platform.base import (
     TelemetryBatch,
     TelemetryTarget,
 )
-from apicanary.rollout.window import Invocation
 
 
 class LocalPlatform:

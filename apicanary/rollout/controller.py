@@ -30,11 +30,11 @@ from apicanary.clock import Clock
 from apicanary.errors import ApicanaryError, BadInputError, RolloutError
 from apicanary.platform.base import Platform, TelemetryTarget
 from apicanary.rollout import lease
-from apicanary.rollout.analysis import AnalysisConfig, CanaryAnalysis, StepAction
-from apicanary.rollout.guard import GuardConfig, OnExhausted
+from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis, StepAction
+from apicanary.rollout.analysis.guard import GuardConfig, OnExhausted
 from apicanary.rollout.journal import Journal, StoredRollout
 from apicanary.rollout.routers import AliasRouter, BothRouter, Router, StageCanaryRouter
-from apicanary.rollout.strategy_types import (
+from apicanary.rollout.strategy.types import (
     Analysis,
     Approval,
     HookKind,

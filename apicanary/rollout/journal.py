@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-from apicanary.engine.store import Store
 from apicanary.errors import BadInputError, RolloutError
+from apicanary.store import Store
 
 MIGRATIONS = [
     """

@@ -1,7 +1,7 @@
 """Who is watching a half-shifted alias: the marker lease, and the policy for abandoned ones.
 
 Every traffic write of an alias rollout records a marker in the alias description
-(``platform/aws_marker.py``) with a deadline ``exp`` = now + :data:`LEASE_S`; the controller
+(``platform/marker.py``) with a deadline ``exp`` = now + :data:`LEASE_S`; the controller
 renews it when less than half is left. The alias is therefore self-describing: anyone reading
 it can tell which rollout shifted it, to what, and whether that rollout is still watched.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from apicanary.platform.aws_marker import Marker, decode, with_marker
+from apicanary.platform.marker import Marker, decode, with_marker
 
 LEASE_S = 600.0
 

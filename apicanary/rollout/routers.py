@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from apicanary.errors import PlatformError
-from apicanary.platform.aws_marker import without_marker
 from apicanary.platform.base import Platform
+from apicanary.platform.marker import without_marker
 
 
 class Router(Protocol):

@@ -15,12 +15,12 @@ from typing import Any
 from apicanary.errors import BadInputError
 from apicanary.platform.base import Platform
 from apicanary.rollout.controller import Controller
-from apicanary.rollout.strategy import (
+from apicanary.rollout.strategy.resolve import (
     parse_strategy,
     resolve_strategy,
     strategy_from_deployment_preference,
 )
-from apicanary.rollout.strategy_types import Mode, Strategy
+from apicanary.rollout.strategy.types import Mode, Strategy
 from apicanary.rollout.target import RolloutTarget
 
 KNOWN_FIELDS = {

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from apicanary.engine.apigateway import ApiGatewayService
+from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.errors import AwsApiError
 from apicanary.server.awshttp import json_response, read_json
 

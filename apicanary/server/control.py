@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Route
 from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.errors import AwsApiError
-from apicanary.server import apigateway_api, cloudwatch_api, lambda_api, prometheus
+from apicanary.server import apigateway_api, lambda_api, prometheus
 from apicanary.server.awshttp import aws_error_handler, error_response, json_response
-from apicanary.server.cloudwatch_backend import EngineCloudWatch
+from apicanary.server.cloudwatch import api as cloudwatch_api
+from apicanary.server.cloudwatch.backend import EngineCloudWatch
 
 
 def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:

@@ -38,10 +38,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from apicanary.engine.apigateway import ApiGatewayService
+from apicanary.engine.apigateway.service import ApiGatewayService
+from apicanary.engine.cloudwatch.metrics import MetricStore
 from apicanary.engine.engine import Engine
-from apicanary.engine.lambdas import AliasState, LambdaView
-from apicanary.engine.metrics import MetricStore
+from apicanary.engine.functions.service import AliasState, LambdaView
 from apicanary.rollout.journal import Journal
 from apicanary.server.awshttp import json_response
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from apicanary.engine.gateway import Gateway, GatewayRequest
+from apicanary.engine.gateway.gateway import Gateway, GatewayRequest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -12,9 +12,9 @@ from starlette.routing import BaseRoute, Route
 
 from apicanary.engine.engine import Engine
 from apicanary.errors import ApicanaryError, BadInputError
+from apicanary.local.deploy import deploy
 from apicanary.platform.base import Platform
 from apicanary.rollout.controller import Controller
-from apicanary.rollout.deploy import deploy
 from apicanary.server.awshttp import json_response, read_json
 from apicanary.server.rollouts_api import error_body
 

@@ -2,7 +2,7 @@
 
 Paths, methods and status codes are the botocore model's, so ``boto3.client("lambda",
 endpoint_url=...)`` and ``aws lambda ... --endpoint-url`` work unchanged. This module only
-translates HTTP to service calls; every rule lives in ``engine/lambdas.py``.
+translates HTTP to service calls; every rule lives in ``engine/functions/service.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from apicanary.engine.lambdas import LambdaService
+from apicanary.engine.functions.service import LambdaService
 from apicanary.server.awshttp import json_response, read_json
 
 Handler = Callable[[Request], Awaitable[Response]]

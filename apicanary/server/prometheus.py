@@ -54,10 +54,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from apicanary.engine.alarm_eval import STATES
+from apicanary.engine.cloudwatch.alarm_eval import STATES
 from apicanary.engine.engine import Engine
-from apicanary.engine.gateway import RequestRecord
-from apicanary.engine.lambdas import LambdaInvocation
+from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.gateway.gateway import RequestRecord
 from apicanary.rollout.journal import Journal
 
 LATENCY_BUCKETS_S: tuple[float, ...] = (

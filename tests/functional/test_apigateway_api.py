@@ -14,11 +14,11 @@ from botocore.exceptions import ClientError
 from starlette.applications import Starlette
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.apigateway import ApiGatewayService
-from apicanary.engine.store import Store
+from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.errors import AwsApiError
 from apicanary.server.apigateway_api import routes
 from apicanary.server.awshttp import aws_error_handler
+from apicanary.store import Store
 from tests.support.apigw import LAMBDA_URI
 from tests.support.servers import serve_in_thread
 

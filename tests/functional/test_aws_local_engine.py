@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from apicanary.errors import AwsApiError
-from apicanary.platform.aws import AwsPlatform
-from apicanary.platform.aws_marker import Marker, with_marker, without_marker
+from apicanary.platform.aws.platform import AwsPlatform
+from apicanary.platform.marker import Marker, with_marker, without_marker
 from tests.fixtures.canary_project import set_handler_tag, write_project
 from tests.support.local import ServerProcess, running_server
 

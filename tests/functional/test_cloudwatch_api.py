@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from apicanary.errors import AwsApiError
 from apicanary.server.awshttp import aws_error_handler
-from apicanary.server.cloudwatch_api import CloudWatchBackend, routes
+from apicanary.server.cloudwatch.api import CloudWatchBackend, routes
 from tests.support.servers import serve_in_thread
 
 PROTOCOLS = ["smithy-rpc-v2-cbor", "json", "query"]

@@ -286,7 +286,7 @@ def test_drift_is_repaired_on_adoption(h: Harness) -> None:
 
 
 def test_the_alias_carries_a_renewed_marker_and_keeps_the_users_description(h: Harness) -> None:
-    from apicanary.platform.aws_marker import decode
+    from apicanary.platform.marker import decode
 
     h.engine.lambdas.update_alias("api", "live", {"Description": "owned by team orders"})
     version = h.release(GOOD + "  # v2")
@@ -313,7 +313,7 @@ def test_an_abandoned_rollout_is_rolled_back_by_the_next_one(h: Harness, tmp_pat
     h.tick(dead)
     assert h.alias()["RoutingConfig"] == {"AdditionalVersionWeights": {version: 0.4}}
 
-    from apicanary.engine.store import Store
+    from apicanary.store import Store
 
     elsewhere = Controller(Journal(Store(tmp_path / "other-machine")), h.platform, h.clock)
     target_request = {"function": "api", "alias": "live", "toVersion": version,

@@ -14,7 +14,7 @@ import orjson
 import pytest
 import uvloop
 
-from apicanary.engine.runtime import ExecutionSpec, InvocationOutcome, Runtime
+from apicanary.engine.functions.runtime import ExecutionSpec, InvocationOutcome, Runtime
 from apicanary.errors import AwsApiError
 
 T = TypeVar("T")

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from apicanary.platform.aws import AwsPlatform
-from apicanary.platform.aws_doctor import DoctorTarget, run_checks
-from apicanary.platform.aws_marker import read_marker
+from apicanary.platform.aws.doctor import DoctorTarget, run_checks
+from apicanary.platform.aws.platform import AwsPlatform
 from apicanary.platform.base import TelemetryTarget
+from apicanary.platform.marker import read_marker
 
 pytestmark = pytest.mark.aws
 

@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from apicanary.server.cloudwatch_api import OPERATIONS, routes
+from apicanary.server.cloudwatch.api import OPERATIONS, routes
 from tests.fixtures.canary_project import write_project
 from tests.support.lambda_zips import handler_zip
 from tests.support.local import ServerProcess, running_server

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from apicanary.engine.apigateway import ApiGatewayService
+from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.errors import AwsApiError
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:api"

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.alarm_eval import ALARM, INSUFFICIENT_DATA, OK, Slot, decide
-from apicanary.engine.alarms import AlarmEngine, AlarmStateChange
-from apicanary.engine.metric_types import metric_key
-from apicanary.engine.metrics import MetricStore
-from apicanary.engine.store import Store
+from apicanary.engine.cloudwatch.alarm_eval import ALARM, INSUFFICIENT_DATA, OK, Slot, decide
+from apicanary.engine.cloudwatch.alarms import AlarmEngine, AlarmStateChange
+from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
+from apicanary.store import Store
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 NS = "AWS/Lambda"

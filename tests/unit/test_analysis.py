@@ -1,4 +1,4 @@
-"""Sequential tests of apicanary.rollout.analysis (detection-limits.md §7): type-I error by
+"""Sequential tests of apicanary.rollout.analysis.canary (detection-limits.md §7): type-I error by
 simulation, outage detection, latency test, verdicts and reasons, alarms, state round trip."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from apicanary.rollout.analysis import (
+from apicanary.rollout.analysis.canary import (
     AlarmState,
     AnalysisConfig,
     ArmCounts,
@@ -20,8 +20,8 @@ from apicanary.rollout.analysis import (
     check_alarms,
     window_from_invocations,
 )
-from apicanary.rollout.mixture import mixture_log_evalue, rate_ratio_grid
-from apicanary.rollout.sequential import ErrorTest
+from apicanary.rollout.analysis.mixture import mixture_log_evalue, rate_ratio_grid
+from apicanary.rollout.analysis.sequential import ErrorTest
 
 
 def null_window(rng: random.Random, p: float, n: int = 100, canary: int = 10) -> Window:

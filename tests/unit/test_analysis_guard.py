@@ -7,8 +7,8 @@ import random
 import pytest
 
 from apicanary.errors import BadInputError
-from apicanary.rollout.analysis import AnalysisConfig, ArmCounts, CanaryAnalysis, Window
-from apicanary.rollout.guard import (
+from apicanary.rollout.analysis.canary import AnalysisConfig, ArmCounts, CanaryAnalysis, Window
+from apicanary.rollout.analysis.guard import (
     GuardConfig,
     OnExhausted,
     StepAction,
@@ -17,7 +17,7 @@ from apicanary.rollout.guard import (
     remaining_canary_requests,
     required_canary_requests,
 )
-from apicanary.rollout.mixture import mixture_log_evalue
+from apicanary.rollout.analysis.mixture import mixture_log_evalue
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apicanary.rollout.analysis import ArmCounts, CanaryAnalysis, Outcome, Window
-from apicanary.rollout.mixture import LabelMixture
+from apicanary.rollout.analysis.canary import ArmCounts, CanaryAnalysis, Outcome, Window
+from apicanary.rollout.analysis.mixture import LabelMixture
 
 shares = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 small = st.integers(min_value=0, max_value=60)

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.apigateway import ApiGatewayService
-from apicanary.engine.apigw_snapshot import GatewaySnapshot
-from apicanary.engine.store import Store
+from apicanary.engine.apigateway.service import ApiGatewayService
+from apicanary.engine.apigateway.snapshot import GatewaySnapshot
+from apicanary.store import Store
 from tests.support.apigw import FUNCTION, LAMBDA_URI, Api, error_of, make_api
 
 

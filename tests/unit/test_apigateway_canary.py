@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.apigateway import ApiGatewayService
-from apicanary.engine.apigw_errors import VALID_STAGE_PATHS
-from apicanary.engine.store import Store
+from apicanary.engine.apigateway.errors import VALID_STAGE_PATHS
+from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.errors import AwsApiError
+from apicanary.store import Store
 from tests.support.apigw import Api, error_of, make_api
 
 PROMOTE = [

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.apigateway import ApiGatewayService
-from apicanary.engine.store import Store
+from apicanary.engine.apigateway.service import ApiGatewayService
+from apicanary.store import Store
 from tests.support.apigw import LAMBDA_URI, error_of
 
 OPENAPI_YAML = f"""

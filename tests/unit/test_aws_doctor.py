@@ -10,14 +10,14 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from apicanary.platform.aws_doctor import (
+from apicanary.platform.aws.doctor import (
     DoctorTarget,
     Finding,
     allows_apigateway,
     principal_arn,
     run_checks,
 )
-from apicanary.platform.aws_marker import Marker, encode
+from apicanary.platform.marker import Marker, encode
 
 TARGET = DoctorTarget("fn", "live", api_id="api1", stage="prod", alarms=("errors", "latency"))
 URI = (

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apicanary.errors import PlatformError
-from apicanary.platform.aws_marker import (
+from apicanary.platform.marker import (
     MAX_DESCRIPTION,
     Marker,
     decode,

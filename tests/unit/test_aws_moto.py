@@ -19,9 +19,9 @@ from moto import mock_aws
 
 from apicanary.clock import VirtualClock
 from apicanary.errors import AwsApiError
-from apicanary.platform.aws import AwsPlatform
-from apicanary.platform.aws_marker import Marker, with_marker
+from apicanary.platform.aws.platform import AwsPlatform
 from apicanary.platform.base import TelemetryTarget
+from apicanary.platform.marker import Marker, with_marker
 
 
 def _zip(source: str) -> bytes:

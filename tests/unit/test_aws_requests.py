@@ -15,7 +15,7 @@ from botocore.stub import ANY, Stubber
 
 from apicanary.clock import VirtualClock
 from apicanary.errors import AwsApiError, BadInputError
-from apicanary.platform.aws import AwsClients, AwsPlatform
+from apicanary.platform.aws.platform import AwsClients, AwsPlatform
 from apicanary.platform.base import Platform, TelemetryTarget
 
 NOW = 1_700_000_000.0  # 20 s into the minute starting at T0

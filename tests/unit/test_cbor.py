@@ -12,7 +12,7 @@ from botocore.parsers import RpcV2CBORParser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apicanary.server.cbor import MAX_DEPTH, CborError, Tagged, decode, encode
+from apicanary.server.cloudwatch.cbor import MAX_DEPTH, CborError, Tagged, decode, encode
 
 # (python value, hex encoding) pairs from RFC 8949 Appendix A that encode canonically here.
 VECTORS: list[tuple[Any, str]] = [

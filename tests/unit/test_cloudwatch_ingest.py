@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from apicanary.errors import AwsApiError
-from apicanary.server.cloudwatch_ingest import Sample, samples_of
+from apicanary.server.cloudwatch.ingest import Sample, samples_of
 
 NOW = 1_750_000_000.0
 

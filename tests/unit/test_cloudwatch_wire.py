@@ -14,8 +14,8 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 from apicanary.errors import AwsApiError
-from apicanary.server.cloudwatch_model import operation_model
-from apicanary.server.cloudwatch_wire import (
+from apicanary.server.cloudwatch.model import operation_model
+from apicanary.server.cloudwatch.wire import (
     DecodedRequest,
     WireProtocol,
     decode_request,

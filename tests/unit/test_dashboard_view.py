@@ -11,7 +11,7 @@ import pytest
 
 from apicanary.clock import VirtualClock
 from apicanary.engine.engine import Engine
-from apicanary.engine.lambdas import LambdaInvocation
+from apicanary.engine.functions.service import LambdaInvocation
 from apicanary.server.dashboard import build_view
 from tests.support.apigw import make_api
 from tests.support.lambda_zips import handler_zip

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apicanary.engine.events import (
+from apicanary.engine.gateway.events import (
     FUNCTION_ERROR,
     INTEGRATION_REJECTED,
     INTEGRATION_TIMEOUT,
@@ -28,7 +28,7 @@ from apicanary.engine.events import (
     parse_proxy_response,
     parse_query_string,
 )
-from apicanary.engine.media_types import NO_BINARY_MEDIA_TYPES, first_media_type
+from apicanary.engine.gateway.media_types import NO_BINARY_MEDIA_TYPES, first_media_type
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 # 2024-07-10 12:28:36.123 UTC

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine import metric_math
-from apicanary.engine.metric_math import BinOp, Call, MathError, Num, Ref, Unary
-from apicanary.engine.metric_types import metric_key
-from apicanary.engine.metrics import MetricStore
+from apicanary.engine.cloudwatch import expressions as metric_math
+from apicanary.engine.cloudwatch.expressions import BinOp, Call, MathError, Num, Ref, Unary
+from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
 
 T0 = 1_800_000_000.0

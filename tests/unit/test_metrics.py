@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.metric_types import metric_key
-from apicanary.engine.metrics import DEFAULT_TIERS, MetricStore
-from apicanary.engine.sketch import ALPHA
-from apicanary.engine.store import Store
+from apicanary.engine.cloudwatch.metrics import DEFAULT_TIERS, MetricStore
+from apicanary.engine.cloudwatch.sketch import ALPHA
+from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
+from apicanary.store import Store
 
 T0 = 1_800_000_000.0  # aligned to 3600 s
 NS = "AWS/Lambda"

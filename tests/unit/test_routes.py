@@ -1,4 +1,4 @@
-"""API Gateway REST route matching (apicanary.engine.routes)."""
+"""API Gateway REST route matching (apicanary.engine.gateway.routes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apicanary.engine.routes import (
+from apicanary.engine.gateway.routes import (
     Route,
     RouteMatch,
     RouteTable,

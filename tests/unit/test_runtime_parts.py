@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apicanary.engine.runtime import faults
-from apicanary.engine.runtime.context import LambdaContext
-from apicanary.engine.runtime.logsink import TAIL_BYTES, VersionLog, WorkerLog
-from apicanary.engine.runtime.wire import FrameReader, frame
+from apicanary.engine.functions.runtime import faults
+from apicanary.engine.functions.runtime.context import LambdaContext
+from apicanary.engine.functions.runtime.logsink import TAIL_BYTES, VersionLog, WorkerLog
+from apicanary.engine.functions.runtime.wire import FrameReader, frame
 
 
 @given(

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apicanary.engine.sketch import ALPHA, QuantileSketch
+from apicanary.engine.cloudwatch.sketch import ALPHA, QuantileSketch
 
 QUANTILES = (0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0)
 TOLERANCE = ALPHA * (1 + 1e-9)

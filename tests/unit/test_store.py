@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from apicanary.engine.store import Store
+from apicanary.store import Store
 
 
 def test_migrations_apply_once_and_survive_reopen(tmp_path: Path) -> None:

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apicanary.rollout.durations import DurationSyntaxError, format_duration, parse_duration
+from apicanary.rollout.strategy.durations import (
+    DurationSyntaxError,
+    format_duration,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize(

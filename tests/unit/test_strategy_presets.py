@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from apicanary.errors import StrategyError
-from apicanary.rollout.strategy import (
+from apicanary.rollout.strategy.resolve import (
     CODEDEPLOY_PRESETS,
     PRESET_NAMES,
     Analysis,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apicanary.errors import StrategyError
-from apicanary.rollout.strategy import (
+from apicanary.rollout.strategy.resolve import (
     PRESET_NAMES,
     AnalysisSettings,
     HookSpec,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apicanary.errors import StrategyError
-from apicanary.rollout.strategy import (
+from apicanary.rollout.strategy.resolve import (
     Analysis,
     AnalysisOverrides,
     AnalysisSettings,

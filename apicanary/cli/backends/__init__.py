@@ -1,0 +1,3 @@
+"""Where the rollout commands run: a local `apicanary serve`, or an in-process controller against
+AWS.
+"""

@@ -1,0 +1,3 @@
+"""CloudWatch: the metric store, statistics and sketches, metric math, GetMetricData, alarms, and
+the feed that turns requests into metrics.
+"""

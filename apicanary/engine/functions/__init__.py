@@ -1,0 +1,1 @@
+"""Lambda: functions, versions, aliases, invoke, and the execution environments that run them."""

@@ -1,0 +1,243 @@
+"""Pure validation rules of the Lambda API, with AWS's exact error codes and messages.
+
+Each function raises :class:`apicanary.errors.AwsApiError` or returns the normalised value.
+Sources: reference/aws-semantics.md §1.1-1.5 and the botocore model's constraints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from apicanary.engine.functions.runtime.spec import InvocationOutcome
+from apicanary.errors import AwsApiError, invalid_parameter, validation
+
+FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+ALIAS_NAME_RE = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
+VERSION_RE = re.compile(r"^(\$LATEST|[0-9]+)$")
+ARN_RE = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
+    r"(?:function:)?(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+)
+SUPPORTED_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
+TIMEOUT_RANGE = (1, 900)
+MEMORY_RANGE = (128, 32768)
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+ACCOUNT_CONCURRENCY = 1000
+MIN_UNRESERVED = 100
+MAX_DESCRIPTION = 256
+
+
+def split_function_name(value: str) -> tuple[str, str | None]:
+    """``name``, ``name:qualifier`` or any ARN form → (function name, qualifier or None)."""
+    match = ARN_RE.match(value or "")
+    if not match or len(value) > 170:
+        raise validation(
+            f"1 validation error detected: Value '{value}' at 'functionName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
+            r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+        )
+    return match.group("name"), match.group("qualifier")
+
+
+def check_int_range(field: str, value: Any, bounds: tuple[int, int]) -> int:
+    """``value`` as an int within ``bounds``, or AWS's ValidationException naming the field."""
+    low, high = bounds
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise validation(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            "constraint: Member must be an integer"
+        )
+    if value < low:
+        raise validation(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: Member must have value greater than or equal to {low}"
+        )
+    if value > high:
+        raise validation(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {high}"
+        )
+    return value
+
+
+def check_runtime(runtime: Any) -> str:
+    if runtime not in SUPPORTED_RUNTIMES:
+        raise invalid_parameter(
+            f"The runtime parameter of {runtime} is not supported by the apicanary local engine; "
+            f"supported runtimes: {', '.join(SUPPORTED_RUNTIMES)}"
+        )
+    return str(runtime)
+
+
+def check_handler(handler: Any) -> str:
+    if (
+        not isinstance(handler, str)
+        or not re.match(r"^[^\s]{1,128}$", handler)
+        or "." not in handler
+    ):
+        raise validation(
+            f"1 validation error detected: Value '{handler}' at 'handler' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [^\\s]+ "
+            "(and name a module and a function, e.g. app.handler)"
+        )
+    return handler
+
+
+def check_description(description: Any) -> str:
+    text = "" if description is None else str(description)
+    if len(text) > MAX_DESCRIPTION:
+        raise validation(
+            f"1 validation error detected: Value '{text[:40]}...' at 'description' failed to "
+            f"satisfy constraint: Member must have length less than or equal to {MAX_DESCRIPTION}"
+        )
+    return text
+
+
+def check_environment(environment: Any) -> dict[str, str]:
+    """``Environment`` → its ``Variables`` as a str→str dict."""
+    if environment is None:
+        return {}
+    variables = environment.get("Variables", {}) if isinstance(environment, Mapping) else None
+    if not isinstance(variables, Mapping):
+        raise invalid_parameter("Environment.Variables must be a map of strings")
+    result: dict[str, str] = {}
+    for key, value in variables.items():
+        if not re.match(r"^[a-zA-Z]([a-zA-Z0-9_])+$", str(key)):
+            raise validation(
+                f"1 validation error detected: Value at 'environment.variables' failed to "
+                f"satisfy constraint: Map keys must satisfy constraint: [Member must satisfy "
+                f"regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+] (got '{key}')"
+            )
+        if str(key).startswith("AWS_") or key in _RESERVED_ENV:
+            raise invalid_parameter(
+                "Lambda was unable to configure your environment variables because the "
+                f"environment variables you have provided contains reserved keys that are "
+                f"currently not supported for modification. Reserved keys used in this "
+                f"request: {key}"
+            )
+        result[str(key)] = str(value)
+    return result
+
+
+_RESERVED_ENV = {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_X_AMZN_TRACE_ID"}
+
+
+def check_alias_name(name: Any) -> str:
+    if not isinstance(name, str) or not ALIAS_NAME_RE.match(name):
+        raise validation(
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            "(?!^[0-9]+$)([a-zA-Z0-9-_]+)"
+        )
+    return name
+
+
+def check_version_string(value: Any, field: str = "functionVersion") -> str:
+    if not isinstance(value, str) or not VERSION_RE.match(value):
+        raise validation(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            r"constraint: Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)"
+        )
+    return value
+
+
+def parse_routing_config(routing: Any) -> dict[str, float]:
+    """``RoutingConfig`` → the additional-version weights, checked in AWS's order.
+
+    Shape and range are ValidationExceptions (the model's constraints); more than one entry is
+    an InvalidParameterValueException. A weight of exactly 1.0 is admitted, as the model does.
+    """
+    if routing is None:
+        return {}
+    weights = routing.get("AdditionalVersionWeights", {}) if isinstance(routing, Mapping) else None
+    if weights is None:
+        return {}
+    if not isinstance(weights, Mapping):
+        raise validation("RoutingConfig.AdditionalVersionWeights must be a map")
+    rendered = "{" + ", ".join(f"{k}={_java_double(v)}" for k, v in weights.items()) + "}"
+    for key in weights:
+        if not isinstance(key, str) or not re.fullmatch(r"[0-9]+", key):
+            raise validation(
+                f"1 validation error detected: Value '{rendered}' at "
+                "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys "
+                "must satisfy constraint: [Member must have length less than or equal to 1024, "
+                "Member must have length greater than or equal to 1, Member must satisfy regular "
+                "expression pattern: [0-9]+, Member must not be null]"
+            )
+    for value in weights.values():
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not 0.0 <= float(value) <= 1.0
+        ):
+            raise validation(
+                f"1 validation error detected: Value '{rendered}' at "
+                "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value "
+                "must satisfy constraint: [Member must have value less than or equal to 1.0, "
+                "Member must have value greater than or equal to 0.0, Member must not be null]"
+            )
+    if len(weights) > 1:
+        raise invalid_parameter(
+            "Number of items in AdditionalVersionWeights cannot be greater than 1"
+        )
+    return {str(k): float(v) for k, v in weights.items()}
+
+
+def check_routing_against_primary(primary: str, weights: Mapping[str, float]) -> None:
+    """The rules that relate the weights to the alias's primary version."""
+    if not weights:
+        return
+    if primary == "$LATEST":
+        raise invalid_parameter(
+            "$LATEST is not supported for an alias pointing to more than 1 version"
+        )
+    for version in weights:
+        if version == primary:
+            raise invalid_parameter(
+                f"Invalid function version {version}. Function version {version} is already "
+                "included in routing configuration."
+            )
+
+
+def check_payload(payload: bytes) -> None:
+    """Sync Invoke payload limit and JSON validity (empty means ``{}``)."""
+    if len(payload) > MAX_SYNC_PAYLOAD:
+        raise AwsApiError(
+            "RequestTooLargeException",
+            f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction "
+            "operation",
+            413,
+            {"Type": "User"},
+        )
+
+
+def _java_double(value: Any) -> str:
+    """Render a number the way AWS's Java validation messages do (``2.0``, ``0.5``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(float(value))
+    return str(value)
+
+
+MAX_SYNC_RESPONSE = 6 * 1024 * 1024 + 100  # 6 MB, plus the headroom AWS reports (6291556)
+
+
+def limit_response_size(outcome: InvocationOutcome) -> InvocationOutcome:
+    """A synchronous response over Lambda's limit becomes the function error AWS reports."""
+    if len(outcome.payload) <= MAX_SYNC_RESPONSE or outcome.function_error is not None:
+        return outcome
+    size = len(outcome.payload)
+    body = (
+        f'{{"errorMessage": "Response payload size ({size} bytes) exceeded maximum allowed '
+        f'payload size ({MAX_SYNC_RESPONSE} bytes).", "errorType": '
+        '"Function.ResponseSizeTooLarge"}'
+    )
+    return dataclasses.replace(
+        outcome,
+        payload=body.encode(),
+        function_error="Unhandled",
+        error_type="Function.ResponseSizeTooLarge",
+    )

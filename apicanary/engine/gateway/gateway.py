@@ -1,0 +1,493 @@
+"""One request through the local API Gateway (DESIGN §3), free of HTTP-server details.
+
+The gateway holds a :class:`CompiledGateway` built from the API Gateway service's immutable
+snapshot: route tables are compiled once per deployment (deployments never change) and reused
+across swaps. A control-plane change builds a new compiled view and replaces the reference in
+one assignment, so a canary weight change, promotion or rollback never blocks or fails a
+request in flight: each request uses the view it started with.
+
+Per request: API (``Host: {apiId}.execute-api.localhost``, the ``/restapis/{id}/{stage}/
+_user_request_/`` path form, or the only API) → stage (first path segment) → canary draw
+(``percentTraffic``) → route match in that deployment → stage variables (canary overrides
+merged) substituted into the integration URI → alias weights → one worker invocation with the
+integration timeout → strict proxy-response parsing → one :class:`RequestRecord` for the
+metrics and the rollout analysis. Failures map to API Gateway's answers (aws-semantics §2.7).
+Answers also carry ``x-apicanary-executed-version`` (local only, see :data:`VERSION_HEADER`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from apicanary.clock import Clock
+from apicanary.engine.apigateway.snapshot import ApiSnapshot, DeploymentSnapshot, GatewaySnapshot
+from apicanary.engine.functions.service import LambdaService
+from apicanary.engine.gateway import responses as fixed
+from apicanary.engine.gateway.events import build_rest_v1_event
+from apicanary.engine.gateway.media_types import BinaryMediaTypes
+from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
+from apicanary.engine.gateway.routes import Route, RouteTable, compile_routes
+from apicanary.errors import AwsApiError
+
+_LAMBDA_URI = re.compile(
+    r"^arn:aws[a-zA-Z-]*:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<fn>.+)/invocations$"
+)
+_STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+_HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+#: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
+#: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
+VERSION_HEADER = b"x-apicanary-executed-version"
+
+
+# --- compiled, immutable view ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """A route's integration, parsed once: the Lambda function reference or why it cannot run."""
+
+    function_ref: str | None  # function name/ARN text, may hold ${stageVariables.x}
+    templated: bool
+    timeout_s: float
+    unsupported: str | None  # a reason this integration answers 500, or None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDeployment:
+    id: str
+    table: RouteTable[Integration]
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryArm:
+    percent: float
+    deployment: CompiledDeployment
+    variables: Mapping[str, str]  # stage variables with the overrides merged in
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStage:
+    name: str
+    deployment: CompiledDeployment
+    variables: Mapping[str, str]
+    canary: CanaryArm | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledApi:
+    id: str
+    name: str
+    binary: BinaryMediaTypes
+    stages: Mapping[str, CompiledStage]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGateway:
+    revision: int
+    apis: Mapping[str, CompiledApi]
+    deployments: Mapping[str, CompiledDeployment]
+
+
+EMPTY_GATEWAY = CompiledGateway(-1, _EMPTY, _EMPTY)  # type: ignore[arg-type]
+
+
+def compile_gateway(snapshot: GatewaySnapshot, previous: CompiledGateway) -> CompiledGateway:
+    """Compile ``snapshot``, reusing route tables of deployments already compiled."""
+    deployments: dict[str, CompiledDeployment] = {}
+    apis: dict[str, CompiledApi] = {}
+    for api in snapshot.apis.values():
+        for deployment in api.deployments.values():
+            key = f"{api.id}/{deployment.id}"
+            deployments[key] = previous.deployments.get(key) or _compile_deployment(deployment)
+        apis[api.id] = _compile_api(api, deployments)
+    return CompiledGateway(snapshot.revision, MappingProxyType(apis), MappingProxyType(deployments))
+
+
+def _compile_deployment(deployment: DeploymentSnapshot) -> CompiledDeployment:
+    routes = [
+        Route(
+            resource=route.resource_path,
+            method=route.http_method,
+            integration=_parse_integration(
+                route.integration_type,
+                route.integration_uri,
+                route.integration_http_method,
+                route.timeout_in_millis,
+            ),
+            resource_id=route.resource_id,
+        )
+        for route in deployment.routes
+    ]
+    return CompiledDeployment(deployment.id, compile_routes(routes))
+
+
+def _compile_api(api: ApiSnapshot, deployments: Mapping[str, CompiledDeployment]) -> CompiledApi:
+    stages: dict[str, CompiledStage] = {}
+    for stage in api.stages.values():
+        variables = MappingProxyType(dict(stage.variables))
+        canary = None
+        if stage.canary is not None:
+            merged = {**stage.variables, **stage.canary.stage_variable_overrides}
+            canary = CanaryArm(
+                percent=stage.canary.percent_traffic,
+                deployment=deployments[f"{api.id}/{stage.canary.deployment_id}"],
+                variables=MappingProxyType(merged),
+            )
+        stages[stage.name] = CompiledStage(
+            stage.name, deployments[f"{api.id}/{stage.deployment_id}"], variables, canary
+        )
+    return CompiledApi(
+        api.id, api.name, BinaryMediaTypes.of(api.binary_media_types), MappingProxyType(stages)
+    )
+
+
+def _parse_integration(
+    kind: str, uri: str | None, http_method: str | None, timeout_ms: int
+) -> Integration:
+    timeout_s = max(0.05, timeout_ms / 1000.0)
+    if kind != "AWS_PROXY":
+        reason = f"integration type {kind} is not emulated (only AWS_PROXY to Lambda)"
+        return Integration(None, False, timeout_s, reason)
+    match = _LAMBDA_URI.match(uri or "")
+    if not match:
+        return Integration(None, False, timeout_s, f"integration URI {uri!r} is not a Lambda URI")
+    if http_method and http_method.upper() != "POST":
+        return Integration(None, False, timeout_s, "a Lambda integration must use POST")
+    ref = match.group("fn")
+    return Integration(ref, "${stageVariables." in ref, timeout_s, None)
+
+
+# --- requests and records ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRequest:
+    """An HTTP request as the server read it; ``path`` includes the stage prefix."""
+
+    method: str
+    path: str
+    query_string: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str
+    host: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayReply:
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One gateway request, for the metrics, the access log and the rollout analysis."""
+
+    timestamp: float
+    request_id: str
+    api_id: str
+    api_name: str
+    stage: str
+    is_canary: bool
+    deployment_id: str
+    resource_path: str
+    method: str
+    function_name: str | None
+    qualifier: str | None
+    executed_version: str | None
+    status: int
+    latency_ms: float
+    integration_latency_ms: float
+    cold_start: bool
+    error_type: str | None  # function error type, "Throttled", "Timeout", "Malformed"...
+
+
+RecordListener = Callable[[RequestRecord], None]
+
+
+class Gateway:
+    """The request path over a swappable compiled view. ``handle`` never raises."""
+
+    def __init__(
+        self,
+        lambdas: LambdaService,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        account_id: str = "123456789012",
+    ) -> None:
+        self._lambdas = lambdas
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._account_id = account_id
+        self._view = EMPTY_GATEWAY
+        self._listeners: list[RecordListener] = []
+
+    @property
+    def view(self) -> CompiledGateway:
+        return self._view
+
+    def swap(self, snapshot: GatewaySnapshot) -> None:
+        """Install the control plane's new state; requests already running keep the old one."""
+        self._view = compile_gateway(snapshot, self._view)
+
+    def add_listener(self, listener: RecordListener) -> None:
+        self._listeners.append(listener)
+
+    async def handle(self, request: GatewayRequest) -> GatewayReply:
+        started = time.perf_counter()
+        timestamp = self._clock.now()
+        request_id = str(uuid.uuid4())
+        view = self._view
+        api, path = self._select_api(view, request)
+        if api is None:
+            return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
+        stage_name, _, rest = path.lstrip("/").partition("/")
+        stage = api.stages.get(stage_name)
+        if stage is None:
+            return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id)
+        canary = stage.canary
+        is_canary = canary is not None and self._rng.random() * 100.0 < canary.percent
+        if canary is not None and is_canary:
+            deployment, variables = canary.deployment, canary.variables
+        else:
+            deployment, variables = stage.deployment, stage.variables
+        match = deployment.table.match(request.method, "/" + rest)
+        if match is None:
+            return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id)
+
+        record = _RecordDraft(
+            timestamp, request_id, api, stage_name, is_canary, deployment.id,
+            match.resource, request.method,
+        )  # fmt: skip
+        integration = match.integration
+        if integration.unsupported is not None or integration.function_ref is None:
+            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "Unsupported")
+        function_ref: str | None = integration.function_ref
+        if integration.templated:
+            function_ref = _substitute(integration.function_ref, variables)
+        if function_ref is None:
+            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "StageVariable")
+        try:
+            target = self._lambdas.resolve(function_ref)
+        except AwsApiError:
+            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "NotFound")
+        record.function_name = target.function_name
+        record.qualifier = target.qualifier
+        record.executed_version = target.executed_version
+
+        event = build_rest_v1_event(
+            method=request.method,
+            raw_path=path,
+            stage=stage_name,
+            resource=match.resource,
+            path_parameters=match.path_parameters or None,
+            headers=request.headers,
+            query_string=request.query_string,
+            body=request.body,
+            source_ip=request.source_ip,
+            api_id=api.id,
+            deployment_id=deployment.id,
+            resource_id=match.resource_id,
+            stage_variables=variables or None,
+            binary_media_types=api.binary,
+            request_time_ms=int(timestamp * 1000),
+            request_id=request_id,
+            account_id=self._account_id,
+            domain_name=request.host,
+        )
+        invoke_started = time.perf_counter()
+        invocation = asyncio.ensure_future(
+            self._lambdas.invoke_target(target, orjson.dumps(event), request_id)
+        )
+        try:
+            outcome = await asyncio.wait_for(
+                asyncio.shield(invocation), timeout=integration.timeout_s
+            )
+        except TimeoutError:
+            # API Gateway gives up; the function keeps running, as on AWS
+            invocation.add_done_callback(_swallow)
+            record.integration_ms = (time.perf_counter() - invoke_started) * 1000
+            return self._finish(record, fixed.INTEGRATION_TIMEOUT, started, "IntegrationTimeout")
+        except AwsApiError as error:
+            record.integration_ms = (time.perf_counter() - invoke_started) * 1000
+            kind = "Throttled" if error.code == "TooManyRequestsException" else error.code
+            return self._finish(record, fixed.INTEGRATION_REJECTED, started, kind)
+        except Exception:  # the runtime failed: never let one request take the gateway down
+            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "RuntimeFailure")
+        record.integration_ms = (time.perf_counter() - invoke_started) * 1000
+        record.cold_start = outcome.cold_start
+        if outcome.function_error is not None:
+            return self._finish(record, fixed.FUNCTION_ERROR, started, outcome.error_type)
+        parsed = parse_proxy_response(
+            outcome.payload, binary_media_types=api.binary, accept_header=_header(request, "accept")
+        )
+        if isinstance(parsed, MalformedResponse):
+            return self._finish(record, fixed.FUNCTION_ERROR, started, "MalformedProxyResponse")
+        headers = (
+            *parsed.headers,
+            (b"x-amzn-RequestId", request_id.encode()),
+            (VERSION_HEADER, target.executed_version.encode()),
+        )
+        reply = GatewayReply(parsed.status, headers, parsed.body)
+        self._record(record, reply.status, started, None)
+        return reply
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _select_api(
+        self, view: CompiledGateway, request: GatewayRequest
+    ) -> tuple[CompiledApi | None, str]:
+        path = request.path
+        if path.startswith("/restapis/"):
+            parts = path.split("/", 5)  # "", restapis, id, stage, _user_request_, rest
+            if len(parts) >= 5 and parts[4] == "_user_request_":
+                rest = parts[5] if len(parts) > 5 else ""
+                return view.apis.get(parts[2]), f"/{parts[3]}/{rest}"
+        if request.host:
+            match = _HOST_API.match(request.host)
+            if match:
+                return view.apis.get(match.group(1).lower()), path
+        if len(view.apis) == 1:
+            return next(iter(view.apis.values())), path
+        return None, path
+
+    def _finish(
+        self,
+        record: _RecordDraft,
+        response: fixed.GatewayResponse,
+        started: float,
+        error_type: str | None,
+    ) -> GatewayReply:
+        reply = _fixed(response, record.request_id)
+        if record.executed_version is not None:
+            reply = GatewayReply(
+                reply.status,
+                (*reply.headers, (VERSION_HEADER, record.executed_version.encode())),
+                reply.body,
+            )
+        self._record(record, reply.status, started, error_type)
+        return reply
+
+    def _record(
+        self, draft: _RecordDraft, status: int, started: float, error_type: str | None
+    ) -> None:
+        if not self._listeners:
+            return
+        record = RequestRecord(
+            timestamp=draft.timestamp,
+            request_id=draft.request_id,
+            api_id=draft.api.id,
+            api_name=draft.api.name,
+            stage=draft.stage,
+            is_canary=draft.is_canary,
+            deployment_id=draft.deployment_id,
+            resource_path=draft.resource,
+            method=draft.method,
+            function_name=draft.function_name,
+            qualifier=draft.qualifier,
+            executed_version=draft.executed_version,
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            integration_latency_ms=draft.integration_ms,
+            cold_start=draft.cold_start,
+            error_type=error_type,
+        )
+        for listener in self._listeners:
+            listener(record)
+
+
+class _RecordDraft:
+    """Mutable notes taken while one request is handled (becomes a RequestRecord)."""
+
+    __slots__ = (
+        "api", "cold_start", "deployment_id", "executed_version", "function_name",
+        "integration_ms", "is_canary", "method", "qualifier", "request_id", "resource", "stage",
+        "timestamp",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        timestamp: float,
+        request_id: str,
+        api: CompiledApi,
+        stage: str,
+        is_canary: bool,
+        deployment_id: str,
+        resource: str,
+        method: str,
+    ) -> None:
+        self.timestamp = timestamp
+        self.request_id = request_id
+        self.api = api
+        self.stage = stage
+        self.is_canary = is_canary
+        self.deployment_id = deployment_id
+        self.resource = resource
+        self.method = method
+        self.function_name: str | None = None
+        self.qualifier: str | None = None
+        self.executed_version: str | None = None
+        self.integration_ms = 0.0
+        self.cold_start = False
+
+
+def _substitute(template: str, variables: Mapping[str, str]) -> str | None:
+    """Replace ``${stageVariables.x}``; ``None`` when a variable is missing (AWS answers 500)."""
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        value = variables.get(match.group(1))
+        if value is None:
+            missing = True
+            return ""
+        return value
+
+    result = _STAGE_VAR.sub(replace, template)
+    return None if missing or not result else result
+
+
+def _fixed(
+    response: fixed.GatewayResponse, request_id: str, hint: str | None = None
+) -> GatewayReply:
+    headers = response.headers_for(request_id)
+    if hint:
+        headers = (*headers, (b"x-apicanary-hint", hint.encode()))
+    return GatewayReply(response.status, headers, response.body)
+
+
+def _api_hint(view: CompiledGateway) -> str | None:
+    if len(view.apis) > 1:
+        ids = ", ".join(sorted(view.apis))
+        return (
+            f"several REST APIs are served ({ids}); "
+            "select one with Host: <apiId>.execute-api.localhost"
+        )
+    if not view.apis:
+        return "no REST API is deployed"
+    return None
+
+
+def _header(request: GatewayRequest, name: str) -> str | None:
+    for key, value in request.headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _swallow(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

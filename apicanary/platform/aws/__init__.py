@@ -1,0 +1,1 @@
+"""The Platform protocol over AWS (boto3): aliases, stage canaries, telemetry, doctor checks."""

@@ -1,0 +1,2 @@
+"""Strategies: steps as data (the types are the leaf), parsing and validation, CodeDeploy
+presets."""
