@@ -2,7 +2,7 @@
 
 Project checks read the template (``project/doctor.py``). Live checks read the platform:
 with the local backend, a running ``apicanary serve`` (through its AWS-compatible port); with
-``--backend aws``, AWS itself (``platform/aws/doctor.py``: permissions, alias already split,
+``--backend aws``, AWS itself (``platform/aws/doctor/``: permissions, alias already split,
 canary already on the stage, alarms in ALARM, integrations, invoke permissions). Exit 2 when
 any check finds an error.
 """
@@ -19,6 +19,7 @@ from apicanary.cli.client import control_url
 from apicanary.cli.output import emit, output_option
 from apicanary.errors import ApicanaryError, BadInputError
 from apicanary.project.doctor import check_project
+from apicanary.project.findings import Finding
 from apicanary.project.sam import load_project
 
 MARK = {"error": "✗", "warning": "!", "ok": "✓"}
@@ -111,13 +112,13 @@ def _live(
     try:
         httpx.get(f"{base}/_apicanary/health", timeout=2)
     except httpx.HTTPError:
-        skipped = {
-            "level": "ok",
-            "check": "server",
-            "message": f"no server at {base}: live checks skipped",
-            "hint": "start 'apicanary serve' to check aliases, canaries and alarms",
-        }
-        return [skipped]
+        skipped = Finding(
+            "ok",
+            "server",
+            f"no server at {base}: live checks skipped",
+            "start 'apicanary serve' to check aliases, canaries and alarms",
+        )
+        return [asdict(skipped)]
     found: list[dict[str, Any]] = []
     try:
         for function, alias, alarms in targets:
@@ -133,7 +134,7 @@ def _live(
                 asdict(f) for f in aws_doctor.check_stage_canary(local_client("apigateway"), target)
             ]
     except ApicanaryError as error:
-        found.append({"level": "error", "check": "server", "message": str(error), "hint": ""})
+        found.append(asdict(Finding("error", "server", str(error))))
     return found
 
 

@@ -16,23 +16,12 @@ silently unsafe, and says what to change:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
+from apicanary.project.findings import Finding
 from apicanary.project.specs import AlarmSpec, FunctionSpec, Project
-
-Level = Literal["error", "warning", "ok"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    level: Level
-    check: str
-    message: str
-    hint: str = ""
 
 
 def check_project(project: Project) -> list[Finding]:
+    """Every check of the module docstring; an ``ok`` finding says so when none finds a problem."""
     findings: list[Finding] = []
     alarms = {a.alarm_name: a for a in project.alarms} | {a.logical_id: a for a in project.alarms}
     names = {f.logical_id for f in project.functions} | {f.function_name for f in project.functions}

@@ -12,12 +12,12 @@ from botocore.stub import ANY, Stubber
 
 from apicanary.platform.aws.doctor import (
     DoctorTarget,
-    Finding,
     allows_apigateway,
     principal_arn,
     run_checks,
 )
 from apicanary.platform.marker import Marker, encode
+from apicanary.project.findings import Finding
 
 TARGET = DoctorTarget("fn", "live", api_id="api1", stage="prod", alarms=("errors", "latency"))
 URI = (
