@@ -21,8 +21,10 @@ from apicanary.errors import TemplateError
 
 
 def child(path: str, key: str | int) -> str:
-    """``child("A.B", "C") == "A.B.C"``; ``child("A", 0) == "A[0]"``."""
-    return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+    """``child("A.B", "C") == "A.B.C"``; ``child("A", 0) == "A[0]"``; ``child("", "C") == "C"``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
 
 
 def show(value: Any) -> str:

@@ -23,8 +23,11 @@ from apicanary.clock import Clock
 from apicanary.engine.apigateway import errors as err
 from apicanary.engine.apigateway import validate as valid
 from apicanary.engine.apigateway.build import api_summary, build_snapshot, capture_routes
-from apicanary.engine.apigateway.importer import apply_definition, definition_api_fields
-from apicanary.engine.apigateway.openapi import parse_definition
+from apicanary.engine.apigateway.importer import (
+    apply_definition,
+    definition_api_fields,
+    parse_definition,
+)
 from apicanary.engine.apigateway.patch import apply_stage_patch
 from apicanary.engine.apigateway.resources import ResourceOps
 from apicanary.engine.apigateway.snapshot import (
