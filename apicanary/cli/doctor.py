@@ -85,7 +85,7 @@ def _live(
     from apicanary.platform.aws import doctor as aws_doctor
 
     if backend == "aws":
-        from apicanary.platform.aws.platform import make_session
+        from apicanary.platform.aws.clients import make_session
 
         session = make_session(region=region, profile=profile)
 

@@ -9,8 +9,9 @@ import pytest
 from botocore import exceptions as bce
 
 from apicanary.errors import AwsApiError, BadInputError, PlatformError
+from apicanary.platform.aws.clients import AwsClients, make_clients, make_session
 from apicanary.platform.aws.errors import aws_call, translate
-from apicanary.platform.aws.platform import AwsClients, AwsPlatform, make_clients, make_session
+from apicanary.platform.aws.platform import AwsPlatform
 
 
 def test_client_error_keeps_code_message_status_and_fields() -> None:

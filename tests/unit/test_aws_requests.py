@@ -15,7 +15,8 @@ from botocore.stub import ANY, Stubber
 
 from apicanary.clock import VirtualClock
 from apicanary.errors import AwsApiError, BadInputError
-from apicanary.platform.aws.platform import AwsClients, AwsPlatform
+from apicanary.platform.aws.clients import AwsClients
+from apicanary.platform.aws.platform import AwsPlatform
 from apicanary.platform.base import Platform, TelemetryTarget
 
 NOW = 1_700_000_000.0  # 20 s into the minute starting at T0
@@ -449,7 +450,8 @@ def test_stage_telemetry_discovers_the_canary_dimension(aws: Stubs) -> None:
     )
     batch = aws.platform.read_telemetry(target, T0)
     assert batch.windows == ()
-    assert aws.platform.canary_stage_dimension("orders", "prod") == "prod/Canary"  # cached
+    # discovered once: asking again makes no ListMetrics call (the Stubber has none queued)
+    assert aws.platform.cloudwatch.canary_stage_dimension("orders", "prod") == "prod/Canary"
 
 
 def test_latency_percentiles(aws: Stubs) -> None:

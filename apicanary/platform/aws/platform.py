@@ -22,25 +22,34 @@ Calls made, and the contract of each method:
   ``remove /canarySettings``; a stage without a canary is returned as it is (a re-run after a
   crash between the two calls finishes the removal).
 * ``remove_stage_canary`` — UpdateStage ``remove /canarySettings`` (rollback), only if present.
-* ``read_telemetry`` — GetMetricData (+ ListMetrics for the stage canary's dimension), see
-  :mod:`apicanary.platform.aws.telemetry`; the cursor is the epoch second up to which windows
+* ``read_telemetry`` — GetMetricData (+ ListMetrics for the stage canary's dimension), made by
+  :mod:`apicanary.platform.aws.cloudwatch`; the cursor is the epoch second up to which windows
   were delivered.
 * ``alarm_states`` — DescribeAlarms (metric and composite alarms), unknown names raise.
+
+Clients: :mod:`apicanary.platform.aws.clients`; answers read as states and the stage-canary
+patch operations: :mod:`apicanary.platform.shapes`.
 * ``invoke_hook`` — Invoke (RequestResponse) with the hook's own read timeout and no retries.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ReadTimeoutError
 
 from apicanary.clock import Clock, SystemClock
-from apicanary.errors import AwsApiError, BadInputError
+from apicanary.errors import BadInputError
 from apicanary.platform.aws import telemetry as tm
+from apicanary.platform.aws.clients import (
+    DEFAULT_MAX_ATTEMPTS,
+    AwsClients,
+    make_clients,
+    make_session,
+)
+from apicanary.platform.aws.cloudwatch import CloudWatchReader
 from apicanary.platform.aws.errors import aws_call, paginate, translate
 from apicanary.platform.base import (
     AliasState,
@@ -50,149 +59,23 @@ from apicanary.platform.base import (
     TelemetryTarget,
 )
 from apicanary.platform.marker import Marker, decode
-
-USER_AGENT = "apicanary"
-DEFAULT_MAX_ATTEMPTS = 5
-_HOOK_DETAIL_LIMIT = 500
-
-
-@dataclass(frozen=True, slots=True)
-class AwsClients:
-    """The boto3 clients ``AwsPlatform`` uses (any object with the same methods will do).
-
-    ``hooks`` invokes hook functions; it needs its own read timeout and no retries, so
-    :func:`make_clients` builds it per timeout through ``hook_client``.
-    """
-
-    lambda_: Any
-    apigateway: Any
-    cloudwatch: Any
-    hook_client: Callable[[float], Any] | None = None
-
-
-def make_session(*, region: str | None = None, profile: str | None = None) -> Any:
-    """A boto3 Session from the standard chain (``profile`` / ``region`` override it)."""
-    import boto3
-
-    try:
-        return boto3.Session(profile_name=profile, region_name=region)
-    except Exception as exc:
-        raise translate(exc, "Session") from exc
-
-
-def make_clients(
-    session: Any,
-    *,
-    endpoint_url: str | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-) -> AwsClients:
-    """Lambda, API Gateway and CloudWatch clients with botocore's standard retry mode."""
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        user_agent_extra=USER_AGENT,
-    )
-
-    def client(service: str, cfg: Any = config) -> Any:
-        try:
-            return session.client(service, endpoint_url=endpoint_url, config=cfg)
-        except Exception as exc:
-            raise translate(exc, f"{service} client") from exc
-
-    def hook_client(timeout_s: float) -> Any:
-        hook_config = Config(
-            retries={"mode": "standard", "max_attempts": 1},
-            read_timeout=max(1.0, timeout_s),
-            connect_timeout=min(10.0, max(1.0, timeout_s)),
-            user_agent_extra=USER_AGENT,
-        )
-        return client("lambda", hook_config)
-
-    return AwsClients(
-        lambda_=client("lambda"),
-        apigateway=client("apigateway"),
-        cloudwatch=client("cloudwatch"),
-        hook_client=hook_client,
-    )
-
-
-def alias_state(function: str, data: Mapping[str, Any]) -> AliasState:
-    """An :class:`AliasState` from a GetAlias/UpdateAlias answer."""
-    weights: Mapping[str, float] = (data.get("RoutingConfig") or {}).get(
-        "AdditionalVersionWeights"
-    ) or {}
-    canary, weight = next(iter(weights.items()), (None, 0.0))
-    return AliasState(
-        function=function,
-        alias=str(data["Name"]),
-        primary=str(data["FunctionVersion"]),
-        canary=None if canary is None else str(canary),
-        weight=float(weight),
-        revision_id=str(data.get("RevisionId") or ""),
-        description=str(data.get("Description") or ""),
-    )
-
-
-def stage_state(api_id: str, data: Mapping[str, Any]) -> StageCanaryState:
-    """A :class:`StageCanaryState` from a GetStage/UpdateStage answer."""
-    canary = data.get("canarySettings")
-    return StageCanaryState(
-        api_id=api_id,
-        stage=str(data["stageName"]),
-        deployment_id=str(data.get("deploymentId") or ""),
-        variables=dict(data.get("variables") or {}),
-        canary_percent=None if canary is None else float(canary.get("percentTraffic") or 0.0),
-        canary_deployment_id=None if canary is None else canary.get("deploymentId"),
-        canary_overrides={} if canary is None else dict(canary.get("stageVariableOverrides") or {}),
-    )
-
-
-def _pointer(key: str) -> str:
-    """A JSON-pointer segment (RFC 6901 escaping)."""
-    return key.replace("~", "~0").replace("/", "~1")
-
-
-def _percent_text(percent: float) -> str:
-    return repr(float(percent))
-
-
-def canary_patch(
-    current: StageCanaryState, percent: float, overrides: Mapping[str, str]
-) -> list[dict[str, str]]:
-    """The UpdateStage operations that make an existing canary exactly ``percent`` +
-    ``overrides`` (empty when it already is)."""
-    ops: list[dict[str, str]] = []
-    if current.canary_percent is None or current.canary_percent != float(percent):
-        ops.append(
-            {
-                "op": "replace",
-                "path": "/canarySettings/percentTraffic",
-                "value": _percent_text(percent),
-            }
-        )
-    base = "/canarySettings/stageVariableOverrides/"
-    for key, value in sorted(overrides.items()):
-        if current.canary_overrides.get(key) != value:
-            ops.append({"op": "replace", "path": base + _pointer(key), "value": value})
-    for key in sorted(set(current.canary_overrides) - set(overrides)):
-        ops.append({"op": "remove", "path": base + _pointer(key)})
-    return ops
-
-
-PROMOTION_OPS: tuple[dict[str, str], ...] = (
-    {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
-    {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
-    {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"},
+from apicanary.platform.shapes import (
+    PROMOTION_OPS,
+    REMOVE_CANARY_OPS,
+    alias_state,
+    canary_patch,
+    stage_state,
 )
-REMOVE_CANARY_OPS: tuple[dict[str, str], ...] = ({"op": "remove", "path": "/canarySettings"},)
+
+_HOOK_DETAIL_LIMIT = 500
 
 
 class AwsPlatform:
     """The Platform protocol over boto3 clients. See the module docstring for the calls.
 
     ``telemetry_delay_s``: how long after a minute ends its CloudWatch datapoints are taken
-    as complete (``TelemetryBatch.fresh_until`` lags ``now`` by this much).
+    as complete (``TelemetryBatch.fresh_until`` lags ``now`` by this much). Reading CloudWatch
+    is :attr:`cloudwatch`'s work (:class:`~apicanary.platform.aws.cloudwatch.CloudWatchReader`).
     """
 
     name = "aws"
@@ -206,9 +89,7 @@ class AwsPlatform:
     ) -> None:
         self.clients = clients
         self.clock: Clock = clock or SystemClock()
-        self.telemetry_delay_s = telemetry_delay_s
-        self._canary_stage_dims: dict[tuple[str, str], str] = {}
-        self._api_names: dict[str, str] = {}
+        self.cloudwatch = CloudWatchReader(clients, self.clock, telemetry_delay_s)
 
     @classmethod
     def connect(
@@ -258,7 +139,7 @@ class AwsPlatform:
     ) -> AliasState:
         """UpdateAlias to exactly ``primary`` (+ ``canary`` at ``weight``); the answer read back.
 
-        ``description`` (the rollout marker, :mod:`aws_marker`) is left unchanged when None.
+        ``description`` (the rollout marker, :mod:`apicanary.platform.marker`) is left unchanged when None.
         """
         weights = {} if canary is None else {canary: float(weight)}
         data = aws_call(
@@ -348,11 +229,11 @@ class AwsPlatform:
         apis = paginate(self.clients.apigateway, "get_rest_apis", "items")
         for api in apis:
             if api.get("id") == name_or_id:
-                self._api_names[str(api["id"])] = str(api.get("name") or "")
+                self.cloudwatch.api_names[str(api["id"])] = str(api.get("name") or "")
                 return str(api["id"])
         named = [api for api in apis if api.get("name") == name_or_id]
         if len(named) == 1:
-            self._api_names[str(named[0]["id"])] = name_or_id
+            self.cloudwatch.api_names[str(named[0]["id"])] = name_or_id
             return str(named[0]["id"])
         if named:
             ids = ", ".join(sorted(str(api["id"]) for api in named))
@@ -366,84 +247,11 @@ class AwsPlatform:
             hint="check --api and --region",
         )
 
-    # -- telemetry --------------------------------------------------------------------------------
-
-    def _api_name(self, target: TelemetryTarget) -> str:
-        if target.api_name:
-            return target.api_name
-        if not target.api_id:
-            raise BadInputError("stage-mode telemetry needs the API name or id")
-        if target.api_id not in self._api_names:
-            data = aws_call(self.clients.apigateway, "get_rest_api", restApiId=target.api_id)
-            self._api_names[target.api_id] = str(data.get("name") or target.api_id)
-        return self._api_names[target.api_id]
-
-    def canary_stage_dimension(self, api_name: str, stage: str) -> str:
-        """The canary's ``Stage`` dimension value: discovered with ListMetrics (then cached),
-        else the conventional ``<stage>/Canary`` until CloudWatch lists one."""
-        key = (api_name, stage)
-        if key in self._canary_stage_dims:
-            return self._canary_stage_dims[key]
-        metrics = paginate(
-            self.clients.cloudwatch,
-            "list_metrics",
-            "Metrics",
-            Namespace="AWS/ApiGateway",
-            MetricName="Count",
-            Dimensions=[{"Name": "ApiName", "Value": api_name}],
-        )
-        found = tm.discover_canary_stage(metrics, stage)
-        if found is None:
-            return f"{stage}{tm.CANARY_STAGE_SUFFIX}"
-        self._canary_stage_dims[key] = found
-        return found
-
-    def _series(self, target: TelemetryTarget) -> list[tm.Series]:
-        if target.mode == "stage":
-            if not target.stage:
-                raise BadInputError("stage-mode telemetry needs the stage name")
-            api_name = self._api_name(target)
-            canary_stage = self.canary_stage_dimension(api_name, target.stage)
-            return tm.stage_series(api_name, target.stage, canary_stage)
-        return tm.alias_series(
-            target.function, target.alias, target.stable_version, target.canary_version
-        )
-
-    def _metric_data(
-        self, queries: list[dict[str, Any]], start: float, end: float
-    ) -> dict[str, dict[float, float]]:
-        pages: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            page = aws_call(
-                self.clients.cloudwatch,
-                "get_metric_data",
-                MetricDataQueries=queries,
-                StartTime=start,
-                EndTime=end,
-                ScanBy="TimestampAscending",
-                NextToken=token,
-            )
-            pages.append(page)
-            token = page.get("NextToken")
-            if not token:
-                return tm.collect_results(pages)
+    # -- telemetry, alarms and hooks ------------------------------------------------------------
 
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
-        """Windows (one per CloudWatch minute with traffic) completed since ``cursor``.
-
-        ``cursor=None`` starts at the current minute: data from before the call is not
-        returned. ``fresh_until`` is the last complete period boundary (now - delay).
-        """
-        now = self.clock.now()
-        fresh = tm.fresh_boundary(now, self.telemetry_delay_s)
-        start = tm.period_floor(now) if cursor is None else float(cursor)
-        if fresh <= start:
-            return TelemetryBatch(cursor=start, fresh_until=fresh, windows=())
-        queries = tm.metric_queries(self._series(target))
-        results = self._metric_data(queries, start, fresh)
-        windows = tm.fold_windows(results, start, fresh)
-        return TelemetryBatch(cursor=fresh, fresh_until=fresh, windows=tuple(windows))
+        """See :meth:`CloudWatchReader.read_telemetry`."""
+        return self.cloudwatch.read_telemetry(target, cursor)
 
     def read_latency_percentiles(
         self,
@@ -452,52 +260,12 @@ class AwsPlatform:
         end: float,
         percentiles: Sequence[float] = (90.0, 99.0),
     ) -> dict[str, dict[str, float]]:
-        """``{"stable"|"canary": {"p90": ms, ...}}`` over ``[start, end)`` (whole minutes).
-
-        Alias mode: Lambda ``Duration`` by executed version; stage mode: API Gateway
-        ``Latency``. An arm without data in the range is missing from the answer.
-        """
-        start = tm.period_floor(start)
-        span = max(tm.PERIOD_S, int(tm.period_floor(end) - start))
-        series = self._series(target)
-        namespace, metric = (
-            ("AWS/ApiGateway", "Latency") if target.mode == "stage" else ("AWS/Lambda", "Duration")
-        )
-        arms = [("stable", series[0].dimensions), ("canary", series[2].dimensions)]
-        wanted = tm.percentile_series(arms, namespace, metric, percentiles)
-        results = self._metric_data(tm.metric_queries(wanted, span), start, start + span)
-        latest = tm.latest_values(results)
-        out: dict[str, dict[str, float]] = {}
-        for s in wanted:
-            if s.id in latest:
-                out.setdefault(s.id.split("P", 1)[0], {})[s.stat] = latest[s.id]
-        return out
-
-    # -- alarms and hooks -------------------------------------------------------------------------
+        """See :meth:`CloudWatchReader.read_latency_percentiles`."""
+        return self.cloudwatch.read_latency_percentiles(target, start, end, percentiles)
 
     def alarm_states(self, names: Sequence[str]) -> Mapping[str, str]:
-        """``{name: state}`` for metric and composite alarms; unknown names raise."""
-        states: dict[str, str] = {}
-        wanted = list(dict.fromkeys(names))
-        for at in range(0, len(wanted), 100):  # DescribeAlarms takes at most 100 names
-            chunk = wanted[at : at + 100]
-            for key in ("MetricAlarms", "CompositeAlarms"):
-                for alarm in paginate(
-                    self.clients.cloudwatch,
-                    "describe_alarms",
-                    key,
-                    AlarmNames=chunk,
-                    AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-                ):
-                    states[str(alarm["AlarmName"])] = str(alarm["StateValue"])
-        missing = [name for name in wanted if name not in states]
-        if missing:
-            raise AwsApiError(
-                "ResourceNotFound",
-                f"CloudWatch has no alarm named {', '.join(missing)}",
-                404,
-            )
-        return {name: states[name] for name in wanted}
+        """See :meth:`CloudWatchReader.alarm_states`."""
+        return self.cloudwatch.alarm_states(names)
 
     def invoke_hook(
         self, function: str, payload: Mapping[str, Any], timeout_s: float
@@ -528,14 +296,4 @@ class AwsPlatform:
         return HookResult(True, detail)
 
 
-__all__ = [
-    "PROMOTION_OPS",
-    "REMOVE_CANARY_OPS",
-    "AwsClients",
-    "AwsPlatform",
-    "alias_state",
-    "canary_patch",
-    "make_clients",
-    "make_session",
-    "stage_state",
-]
+__all__ = ["AwsPlatform"]
