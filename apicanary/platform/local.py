@@ -31,6 +31,7 @@ from apicanary.platform.base import (
     TelemetryBatch,
     TelemetryTarget,
 )
+from apicanary.platform.shapes import PROMOTION_OPS, REMOVE_CANARY_OPS, alias_state, stage_state
 
 
 class LocalPlatform:
@@ -55,7 +56,7 @@ class LocalPlatform:
         return str(self.engine.lambdas.publish_version(function, params)["Version"])
 
     def get_alias(self, function: str, alias: str) -> AliasState:
-        return _alias_state(function, self.engine.lambdas.get_alias(function, alias))
+        return alias_state(function, self.engine.lambdas.get_alias(function, alias))
 
     def write_alias(
         self,
@@ -91,7 +92,7 @@ class LocalPlatform:
         raise BadInputError(f"no REST API named or identified {name_or_id!r}; known: {known}")
 
     def get_stage(self, api_id: str, stage: str) -> StageCanaryState:
-        return _stage_state(api_id, self.engine.apigateway.get_stage(api_id, stage))
+        return stage_state(api_id, self.engine.apigateway.get_stage(api_id, stage))
 
     def write_stage_canary(
         self, api_id: str, stage: str, *, percent: float, overrides: Mapping[str, str]
@@ -125,14 +126,14 @@ class LocalPlatform:
     def promote_stage_canary(self, api_id: str, stage: str) -> StageCanaryState:
         gateway = self.engine.apigateway
         if gateway.get_stage(api_id, stage).get("canarySettings"):
-            gateway.update_stage(api_id, stage, PROMOTION_OPERATIONS)
-            gateway.update_stage(api_id, stage, [{"op": "remove", "path": "/canarySettings"}])
+            gateway.update_stage(api_id, stage, PROMOTION_OPS)
+            gateway.update_stage(api_id, stage, REMOVE_CANARY_OPS)
         return self.get_stage(api_id, stage)
 
     def remove_stage_canary(self, api_id: str, stage: str) -> StageCanaryState:
         gateway = self.engine.apigateway
         if gateway.get_stage(api_id, stage).get("canarySettings"):
-            gateway.update_stage(api_id, stage, [{"op": "remove", "path": "/canarySettings"}])
+            gateway.update_stage(api_id, stage, REMOVE_CANARY_OPS)
         return self.get_stage(api_id, stage)
 
     # -- telemetry, alarms, hooks -------------------------------------------------------------
@@ -181,40 +182,6 @@ class LocalPlatform:
         if result.function_error:
             return HookResult(False, f"{function} failed: {result.payload.decode()[:300]}")
         return HookResult(True, f"{function} succeeded")
-
-
-PROMOTION_OPERATIONS = [
-    {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
-    {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
-    {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"},
-]
-
-
-def _alias_state(function: str, alias: Mapping[str, Any]) -> AliasState:
-    weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    canary, weight = next(iter(weights.items()), (None, 0.0))
-    return AliasState(
-        function=function,
-        alias=alias["Name"],
-        primary=alias["FunctionVersion"],
-        canary=canary,
-        weight=float(weight),
-        revision_id=alias["RevisionId"],
-        description=alias.get("Description", ""),
-    )
-
-
-def _stage_state(api_id: str, stage: Mapping[str, Any]) -> StageCanaryState:
-    canary = stage.get("canarySettings")
-    return StageCanaryState(
-        api_id=api_id,
-        stage=stage["stageName"],
-        deployment_id=stage["deploymentId"],
-        variables=dict(stage.get("variables") or {}),
-        canary_percent=float(canary.get("percentTraffic", 0.0)) if canary else None,
-        canary_deployment_id=canary.get("deploymentId") if canary else None,
-        canary_overrides=dict(canary.get("stageVariableOverrides") or {}) if canary else {},
-    )
 
 
 def _from_gateway(record: RequestRecord, target: TelemetryTarget) -> Invocation | None:
