@@ -139,7 +139,8 @@ class AwsPlatform:
     ) -> AliasState:
         """UpdateAlias to exactly ``primary`` (+ ``canary`` at ``weight``); the answer read back.
 
-        ``description`` (the rollout marker, :mod:`apicanary.platform.marker`) is left unchanged when None.
+        ``description`` (the rollout marker, :mod:`apicanary.platform.marker`) is left
+        unchanged when None.
         """
         weights = {} if canary is None else {canary: float(weight)}
         data = aws_call(
