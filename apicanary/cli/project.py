@@ -38,20 +38,23 @@ def init(directory: Path) -> None:
 
 
 @click.command()
+@click.option("--template", "-t", type=click.Path(path_type=Path), default=Path("template.yaml"),
+              show_default=True,
+              help="SAM template (or its directory): the one the server serves.")  # fmt: skip
 @click.option("--time-scale", type=float, default=None,
               help="Strategy seconds per wall second for the rollouts started.")  # fmt: skip
 @click.option("--wait/--no-wait", default=False, help="Block until every rollout ends.")
 @click.option("--control-url", default=None, help="The running 'apicanary serve'.")
 @output_option
-def deploy(time_scale: float | None, wait: bool, control_url: str | None) -> None:
+def deploy(template: Path, time_scale: float | None, wait: bool, control_url: str | None) -> None:
     """Publish changed functions and start rollouts per their DeploymentPreference.
 
-    The running server re-reads the template it serves; each function whose code or
-    configuration changed gets a new version and a rollout (exit 3 with --wait if any ends
-    rolled back).
+    The running server re-reads the template it serves, which must be TEMPLATE (exit 2 naming
+    both otherwise); each function whose code or configuration changed gets a new version and
+    a rollout (exit 3 with --wait if any ends rolled back).
     """
     client = ControlClient(control_url)
-    body: dict[str, Any] = {}
+    body: dict[str, Any] = {"template": str(template.expanduser().resolve())}
     if time_scale is not None:
         body["timeScale"] = time_scale
     result = client.post("/_apicanary/deploy", body)

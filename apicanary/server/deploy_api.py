@@ -1,4 +1,8 @@
-"""``POST /_apicanary/deploy``: the server re-reads its template and starts the rollouts."""
+"""``POST /_apicanary/deploy``: the server re-reads its template and starts the rollouts.
+
+Body: ``{"template": "<absolute path>", "timeScale": X}``, both optional; a template other
+than the one served is refused (400, naming both paths).
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,13 @@ def routes(
             ):
                 raise BadInputError(f"timeScale: {scale!r} must be a number > 0")
             result = await asyncio.to_thread(
-                deploy, engine, controller, platform, template, time_scale=scale
+                deploy,
+                engine,
+                controller,
+                platform,
+                template,
+                time_scale=scale,
+                requested_template=body.get("template"),
             )
         except ApicanaryError as error:
             return error_body(error)

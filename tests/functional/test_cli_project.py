@@ -33,14 +33,17 @@ def test_init_serve_edit_deploy(tmp_path: Path) -> None:
         assert hello.status_code == 200 and hello.json()["message"] == "Hello, ada!"
         assert hello.headers["x-app-version"] == "1"
 
-        unchanged = run("deploy", "--control-url", server.control_url, "--output", "json")
-        assert unchanged.returncode == 0
+        # in the project directory, as the tutorial does: -t defaults to ./template.yaml
+        unchanged = run(
+            "deploy", "--control-url", server.control_url, "--output", "json", cwd=project
+        )
+        assert unchanged.returncode == 0, unchanged.stderr
         assert json.loads(unchanged.stdout)["rollouts"] == []
 
         source = project / "src" / "app.py"
         source.write_text(source.read_text().replace("Hello, ", "Hi, "))
         deployed = run("deploy", "--control-url", server.control_url, "--time-scale", "600",
-                       "--wait", "--output", "json")  # fmt: skip
+                       "--wait", "--output", "json", cwd=project)  # fmt: skip
         assert deployed.returncode == 0, deployed.stderr
         result = json.loads(deployed.stdout)
         (rollout,) = result["rollouts"]
@@ -53,6 +56,55 @@ def test_init_serve_edit_deploy(tmp_path: Path) -> None:
         )  # fmt: skip
         assert lam.get_alias(FunctionName="HelloFunction", Name="live")["FunctionVersion"] == "2"
         assert httpx.get(f"{server.gateway_url}/Prod/hello").json()["message"] == "Hi, world!"
+
+
+def test_deploy_names_the_template_the_server_serves(tmp_path: Path) -> None:
+    """`deploy -t` like every command that reads a project; another template than the served
+    one is exit 2 naming both, and nothing is published."""
+    served, other = tmp_path / "served", tmp_path / "other"
+    assert run("init", str(served)).returncode == 0
+    assert run("init", str(other)).returncode == 0
+    with running_server(tmp_path / "state", served / "template.yaml") as server:
+        url = ("--control-url", server.control_url)
+        source = served / "src" / "app.py"
+        source.write_text(source.read_text().replace("Hello, ", "Hi, "))
+
+        elsewhere = run("deploy", *url, cwd=tmp_path)  # ./template.yaml: not there
+        assert elsewhere.returncode == 2, elsewhere.stderr
+        assert str(tmp_path / "template.yaml") in elsewhere.stderr
+        assert str(served / "template.yaml") in elsewhere.stderr
+
+        wrong = run("deploy", *url, "-t", str(other / "template.yaml"), "--output", "json")
+        assert wrong.returncode == 2, wrong.stderr
+        error = json.loads(wrong.stdout)["error"]
+        assert error["type"] == "BadInputError"
+        assert error["message"] == (
+            f"template {other / 'template.yaml'} is not the one this server serves: "
+            f"{served / 'template.yaml'}"
+        )
+        assert f"apicanary serve -t {other / 'template.yaml'}" in error["hint"]  # the way out
+
+        lam = boto3.client(
+            "lambda", endpoint_url=server.control_url, region_name="us-east-1",
+            aws_access_key_id="x", aws_secret_access_key="x",
+        )  # fmt: skip
+        assert lam.get_alias(FunctionName="HelloFunction", Name="live")["FunctionVersion"] == "1"
+        assert len(lam.list_versions_by_function(FunctionName="HelloFunction")["Versions"]) == 2
+
+        # the server cannot tell what a relative path was relative to
+        relative = httpx.post(
+            f"{server.control_url}/_apicanary/deploy", json={"template": "template.yaml"}
+        )
+        assert relative.status_code == 400
+        assert relative.json()["error"]["message"] == (
+            "template: 'template.yaml' must be an absolute path"
+        )
+
+        # the project directory stands for its template, from any working directory
+        right = run("deploy", *url, "--template", str(served), "--output", "json", cwd=other)
+        assert right.returncode == 0, right.stderr
+        (rollout,) = json.loads(right.stdout)["rollouts"]
+        assert rollout["target"]["toVersion"] == "2"
 
 
 def test_deploy_without_a_server_explains(tmp_path: Path) -> None:
