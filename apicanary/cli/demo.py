@@ -11,7 +11,7 @@ import click
 from apicanary.cli import rollout_view
 from apicanary.cli.loop import run_event_loop
 from apicanary.cli.output import emit, output_mode, output_option
-from apicanary.demo.story import DemoOptions, DemoRun
+from apicanary.demo.story import DemoOptions, DemoRun, ending
 from apicanary.errors import PlatformError
 
 
@@ -94,10 +94,8 @@ def _summary_text(summary: dict[str, Any]) -> str:
         f"({summary['failedRequestsPercent']:.2f}%)",
     ]
     for release in summary["releases"]:
-        lines.append(
-            f"  {release['name']:<5} release v{release['version']}     {release['status']} after "
-            f"{release['durationS']:.1f}s: {release['reason']}"
-        )
+        outcome = ending(release["status"], release["reason"], release["durationS"])
+        lines.append(f"  {release['name']:<5} release v{release['version']}     {outcome}")
     lines += [
         f"  bad canary: rolled back after {summary['secondsToRollback']:.1f}s and "
         f"{summary['failedCanaryRequestsBeforeRollback']} failed canary requests "

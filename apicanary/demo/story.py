@@ -48,6 +48,26 @@ def example_dir() -> Path:
     return candidate
 
 
+def ending(status: str, reason: str, after_s: float | None = None) -> str:
+    """How a rollout ended, in words: ``rolled back after 2.3s: canary error rate ...``.
+
+    The status is said once: a reason that only repeats it (a promotion's reason is
+    ``promoted``) is left out, and one that starts with it (``aborted by a human``,
+    ``promoted (unverified: ...)``) goes on from it.
+    """
+    words = status.replace("_", " ")
+    if after_s is not None:
+        words += f" after {after_s:.1f}s"
+    detail = reason.strip()
+    for lead in (status, status.replace("_", " ")):
+        if detail.startswith(lead):
+            rest = detail[len(lead) :].strip()
+            if rest.startswith(":"):
+                return f"{words}: {rest[1:].strip()}"
+            return f"{words} {rest}" if rest else words
+    return f"{words}: {detail}" if detail else words
+
+
 @dataclass
 class DemoOptions:
     rate: float = 60.0  # requests per second of synthetic traffic
@@ -152,7 +172,10 @@ class DemoRun:
             series.append((time.monotonic() - started, float(document.get("effectiveShare", 0))))
             self.show(document, "")
         series.append((time.monotonic() - started, float(document.get("effectiveShare", 0))))
-        self.show(document, f"{label} ({release.name}): {document['status']}: {document['reason']}")
+        self.show(
+            document,
+            f"{label} ({release.name}): {ending(document['status'], document.get('reason', ''))}",
+        )
         progress = document.get("progress") or {}
         return ReleaseOutcome(
             name=release.name,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from apicanary.demo import releases, report
-from apicanary.demo.story import example_dir
+from apicanary.demo.story import ending, example_dir
 from apicanary.demo.traffic import Answer
 from apicanary.errors import PlatformError
 
@@ -49,3 +49,30 @@ def test_report_series_and_page() -> None:
         [(0.6, "v2 rolled_back")],
     )
     assert page.count("<svg") == 3 and "v2 rolled_back" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "after_s", "said"),
+    [
+        ("promoted", "promoted", 10.06, "promoted after 10.1s"),
+        ("promoted", "", None, "promoted"),
+        (
+            "promoted",
+            "promoted (unverified: the guard could not confirm it)",
+            None,
+            "promoted (unverified: the guard could not confirm it)",
+        ),
+        (
+            "rolled_back",
+            "canary error rate 50.00%",
+            2.3,
+            "rolled back after 2.3s: canary error rate 50.00%",
+        ),
+        ("rolled_back", "rolled back: alarm X in ALARM", None, "rolled back: alarm X in ALARM"),
+        ("aborted", "aborted by a human", 3.04, "aborted after 3.0s by a human"),
+    ],
+)
+def test_a_rollouts_ending_says_its_reason_once(
+    status: str, reason: str, after_s: float | None, said: str
+) -> None:
+    assert ending(status, reason, after_s) == said
