@@ -1,7 +1,8 @@
 """``apicanary init``: write a minimal sample SAM project into a directory.
 
-The files come from package data under ``apicanary/project/scaffold/`` (stored with a
-``.tmpl`` suffix so linters and test collectors leave them alone); ``__PROJECT_NAME__`` is
+The project's files are this package's data (``template.yaml.tmpl``, ``src/app.py.tmpl``:
+stored with a ``.tmpl`` suffix so linters and test collectors leave them alone), read through
+:mod:`importlib.resources` so an installed wheel finds them too; ``__PROJECT_NAME__`` is
 replaced by the target directory's name. Existing files are never overwritten.
 """
 
@@ -21,7 +22,7 @@ SUFFIX: Final = ".tmpl"
 def scaffold_files() -> dict[str, str]:
     """The sample project as ``{relative path: text}`` (placeholders not yet filled)."""
     files: dict[str, str] = {}
-    _collect(resources.files("apicanary.project") / "scaffold", "", files)
+    _collect(resources.files(__name__), "", files)
     return files
 
 
