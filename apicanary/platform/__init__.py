@@ -1,1 +1,7 @@
-"""platform."""
+"""The seam between the rollout controller and where traffic really shifts.
+
+:mod:`.base` is the Platform protocol; :mod:`.local` drives the embedded engine in-process and
+:mod:`.aws` drives AWS through boto3. What both speak: AWS-shaped answers and stage-canary
+patches (:mod:`.shapes`) and the rollout marker kept in an alias's description
+(:mod:`.marker`).
+"""
