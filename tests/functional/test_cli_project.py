@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import httpx
 
-from tests.support.local import running_server
+from tests.support.local import aws_client, running_server
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -50,10 +49,7 @@ def test_init_serve_edit_deploy(tmp_path: Path) -> None:
         assert rollout["status"] == "promoted"
         assert rollout["target"]["toVersion"] == "2"
         assert "alarms HelloErrorsAlarm" in rollout["strategySummary"]
-        lam = boto3.client(
-            "lambda", endpoint_url=server.control_url, region_name="us-east-1",
-            aws_access_key_id="x", aws_secret_access_key="x",
-        )  # fmt: skip
+        lam = aws_client(server, "lambda")
         assert lam.get_alias(FunctionName="HelloFunction", Name="live")["FunctionVersion"] == "2"
         assert httpx.get(f"{server.gateway_url}/Prod/hello").json()["message"] == "Hi, world!"
 
@@ -84,10 +80,7 @@ def test_deploy_names_the_template_the_server_serves(tmp_path: Path) -> None:
         )
         assert f"apicanary serve -t {other / 'template.yaml'}" in error["hint"]  # the way out
 
-        lam = boto3.client(
-            "lambda", endpoint_url=server.control_url, region_name="us-east-1",
-            aws_access_key_id="x", aws_secret_access_key="x",
-        )  # fmt: skip
+        lam = aws_client(server, "lambda")
         assert lam.get_alias(FunctionName="HelloFunction", Name="live")["FunctionVersion"] == "1"
         assert len(lam.list_versions_by_function(FunctionName="HelloFunction")["Versions"]) == 2
 

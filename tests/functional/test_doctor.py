@@ -7,11 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
-
 from tests.conftest import EXAMPLES
 from tests.fixtures.canary_project import set_handler_tag, write_project
-from tests.support.local import running_server
+from tests.support.local import aws_client, running_server
 
 RISKY = """\
 Transform: AWS::Serverless-2016-10-31
@@ -92,10 +90,7 @@ def test_live_checks_see_a_split_alias(tmp_path: Path) -> None:
     template = write_project(tmp_path / "project")
     with running_server(tmp_path / "state", template) as server:
         set_handler_tag(tmp_path / "project", "v2")
-        lam = boto3.client(
-            "lambda", endpoint_url=server.control_url, region_name="us-east-1",
-            aws_access_key_id="x", aws_secret_access_key="x",
-        )  # fmt: skip
+        lam = aws_client(server, "lambda")
         version = lam.publish_version(FunctionName="Fn")["Version"]
         lam.update_alias(FunctionName="Fn", Name="live",
                          RoutingConfig={"AdditionalVersionWeights": {version: 0.2}})  # fmt: skip

@@ -14,30 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.canary_project import set_handler_tag, write_project
-from tests.support.local import ServerProcess, running_server
+from tests.support.local import ServerProcess, aws_client, running_server
 from tests.support.servers import free_port
 
 API = "canary-api"
 GOOD, BAD = 30, 10
 N = GOOD + BAD
 BAD_HANDLER = "def handler(event, context):\n    raise RuntimeError('bad release')\n"
-
-
-def _client(server: ServerProcess, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.control_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
 
 
 def _host(server: ServerProcess) -> dict[str, str]:
@@ -47,10 +36,10 @@ def _host(server: ServerProcess) -> dict[str, str]:
 def _stage_canary(server: ServerProcess, project: Path) -> str:
     """Publish a new version behind a `canary` alias and send 50 % of `prod` to it."""
     set_handler_tag(project, "v2")
-    lam = _client(server, "lambda")
+    lam = aws_client(server, "lambda")
     version = str(lam.publish_version(FunctionName="Fn")["Version"])
     lam.create_alias(FunctionName="Fn", Name="canary", FunctionVersion=version)
-    _client(server, "apigateway").create_deployment(
+    aws_client(server, "apigateway").create_deployment(
         restApiId=server.api_id(API),
         stageName="prod",
         canarySettings={
@@ -103,7 +92,7 @@ def traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traffic]:
             statuses = [http.get(f"/prod/{'raise' if i % 4 == 3 else 'hello'}").status_code
                         for i in range(N)]  # fmt: skip
         assert statuses.count(200) == GOOD and statuses.count(502) == BAD
-        yield Traffic(server, _client(server, "cloudwatch"), since, version)
+        yield Traffic(server, aws_client(server, "cloudwatch"), since, version)
 
 
 def test_gateway_and_lambda_metrics_count_every_request(traffic: Traffic) -> None:
@@ -336,9 +325,9 @@ def test_error_rate_alarm_fires_within_one_period(tmp_path: Path) -> None:
     with running_server(tmp_path / "state", template, seed=3) as server:
         _stage_canary(server, project)
         (project / "src" / "app.py").write_text(BAD_HANDLER)
-        lam = _client(server, "lambda")
+        lam = aws_client(server, "lambda")
         bad_version = str(lam.publish_version(FunctionName="Fn")["Version"])
-        cw = _client(server, "cloudwatch")
+        cw = aws_client(server, "cloudwatch")
         canary = [
             {"Name": "FunctionName", "Value": "Fn"},
             {"Name": "Resource", "Value": "Fn:canary"},

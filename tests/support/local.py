@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import boto3
 
 from apicanary.server.process import ServerProcess, spawn_server
 
-__all__ = ["ServerProcess", "running_server"]
+__all__ = ["ServerProcess", "aws_client", "running_server"]
 
 
 @contextmanager
@@ -29,3 +32,14 @@ def running_server(
         yield server
     finally:
         server.stop()
+
+
+def aws_client(server: ServerProcess, service: str) -> Any:
+    """A boto3 client of ``service`` on the server's AWS-compatible control port."""
+    return boto3.client(
+        service,
+        endpoint_url=server.control_url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )

@@ -484,7 +484,7 @@ def test_latency_percentiles(aws: Stubs) -> None:
             ]
         },
     )
-    got = aws.platform.read_latency_percentiles(ALIAS_TARGET, T0 - 300, T0)
+    got = aws.platform.cloudwatch.read_latency_percentiles(ALIAS_TARGET, T0 - 300, T0)
     assert got == {"stable": {"p90": 12.5}, "canary": {"p99": 80.0}}
 
 

@@ -254,16 +254,6 @@ class AwsPlatform:
         """See :meth:`CloudWatchReader.read_telemetry`."""
         return self.cloudwatch.read_telemetry(target, cursor)
 
-    def read_latency_percentiles(
-        self,
-        target: TelemetryTarget,
-        start: float,
-        end: float,
-        percentiles: Sequence[float] = (90.0, 99.0),
-    ) -> dict[str, dict[str, float]]:
-        """See :meth:`CloudWatchReader.read_latency_percentiles`."""
-        return self.cloudwatch.read_latency_percentiles(target, start, end, percentiles)
-
     def alarm_states(self, names: Sequence[str]) -> Mapping[str, str]:
         """See :meth:`CloudWatchReader.alarm_states`."""
         return self.cloudwatch.alarm_states(names)

@@ -21,7 +21,7 @@ counts of a :class:`~apicanary.model.Window` (warm requests above the stable
 p90/p99 in force) cannot be derived exactly, and cold starts cannot be told apart. Windows
 built here carry requests and errors only; ``warm`` and the slow counts are 0, i.e. *no
 latency evidence*, never "fast". Latency is compared with percentile statistics instead
-(:func:`percentile_queries`, ``AwsPlatform.read_latency_percentiles``).
+(:func:`percentile_series`, ``CloudWatchReader.read_latency_percentiles``).
 """
 
 from __future__ import annotations
