@@ -18,7 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from apicanary.rollout.strategy.types import Pause, Strategy
+from apicanary.rollout.strategy.parse import parse_strategy
+from apicanary.rollout.strategy.types import Pause
 
 STATUS_STYLE = {
     "running": "cyan",
@@ -33,7 +34,7 @@ STATUS_STYLE = {
 def view(document: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
     """The numbers and labels shown for one rollout (pure)."""
     now = time.time() if now is None else now
-    strategy = Strategy.from_dict(document["strategy"])
+    strategy = parse_strategy(document["strategy"])
     progress = document.get("progress") or {}
     step = int(document.get("step", 0))
     steps = []

@@ -34,6 +34,7 @@ from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis, St
 from apicanary.rollout.analysis.guard import GuardConfig, OnExhausted
 from apicanary.rollout.journal import Journal, StoredRollout
 from apicanary.rollout.routers import AliasRouter, BothRouter, Router, StageCanaryRouter
+from apicanary.rollout.strategy.parse import parse_strategy
 from apicanary.rollout.strategy.types import (
     Analysis,
     Approval,
@@ -212,7 +213,7 @@ class Controller:
         events: Events = []
         consumed: list[int] = []
         now = self.clock.now()
-        strategy = Strategy.from_dict(doc["strategy"])
+        strategy = parse_strategy(doc["strategy"])
         target = RolloutTarget.from_dict(doc["target"])
         router = self._router(target, doc)
         analysis = CanaryAnalysis.from_dict(doc["analysis"])
@@ -537,7 +538,7 @@ class Controller:
         )
 
     def _notify(self, document: Mapping[str, Any], kind: str, message: str) -> None:
-        urls = list(Strategy.from_dict(document["strategy"]).notifications)
+        urls = list(parse_strategy(document["strategy"]).notifications)
         if not urls:
             return
         body = {

@@ -19,6 +19,8 @@ from apicanary.rollout.strategy.resolve import (
     parse_strategy,
     resolve_strategy,
     strategy_from_deployment_preference,
+    with_mode,
+    with_time_scale,
 )
 from apicanary.rollout.strategy.types import Mode, Strategy
 from apicanary.rollout.target import RolloutTarget
@@ -48,13 +50,13 @@ def build_strategy(request: Mapping[str, Any]) -> Strategy:
     if scale is not None:
         if not isinstance(scale, int | float) or isinstance(scale, bool) or not scale > 0:
             raise BadInputError(f"timeScale: {scale!r} must be a number > 0")
-        strategy = strategy.with_time_scale(float(scale))
+        strategy = with_time_scale(strategy, float(scale))
     extra = request.get("alarms") or []
     if extra:
         if not isinstance(extra, list) or not all(isinstance(a, str) for a in extra):
             raise BadInputError("alarms: must be a list of alarm names")
         merged = tuple(dict.fromkeys([*strategy.alarms, *extra]))
-        strategy = Strategy.from_dict({**strategy.to_dict(), "alarms": list(merged)})
+        strategy = parse_strategy({**strategy.to_dict(), "alarms": list(merged)})
     return strategy
 
 
@@ -77,7 +79,7 @@ def start_rollout(
     mode = str(request.get("mode") or "alias")
     strategy = build_strategy(request)
     if mode == "both" and strategy.mode is not Mode.BOTH:
-        strategy = strategy.with_mode(Mode.BOTH, allow_both=True)
+        strategy = with_mode(strategy, Mode.BOTH, allow_both=True)
     alias = platform.get_alias(function, alias_name)
     api_id = api_name = stage = None
     overrides: dict[str, str] = {}

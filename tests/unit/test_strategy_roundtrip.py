@@ -14,13 +14,14 @@ from apicanary.errors import StrategyError
 from apicanary.rollout.strategy.resolve import (
     PRESET_NAMES,
     AnalysisSettings,
-    HookSpec,
     SetWeight,
     Strategy,
     load_strategy_text,
+    parse_analysis_settings,
+    parse_hook,
+    parse_step,
     parse_strategy,
     preset,
-    step_from_dict,
     strategy_from_deployment_preference,
 )
 
@@ -46,11 +47,11 @@ mode: stage
 def _round_trip(strategy: Strategy) -> None:
     data = strategy.to_dict()
     assert json.loads(json.dumps(data)) == data
-    again = Strategy.from_dict(json.loads(json.dumps(data)))
+    again = parse_strategy(json.loads(json.dumps(data)))
     assert again == strategy
     assert again.to_dict() == data
     for index, step in enumerate(strategy.steps):
-        assert step_from_dict(step.to_dict()) == step, index
+        assert parse_step(step.to_dict()) == step, index
 
 
 @pytest.mark.parametrize("name", PRESET_NAMES)
@@ -97,24 +98,24 @@ def test_persisted_form_spells_every_setting() -> None:
 
 def test_parts_round_trip() -> None:
     settings_ = AnalysisSettings(alpha=0.002, latency_percentiles=())
-    assert AnalysisSettings.from_dict(settings_.to_dict()) == settings_
-    assert AnalysisSettings.from_dict({}) == AnalysisSettings()
+    assert parse_analysis_settings(settings_.to_dict()) == settings_
+    assert parse_analysis_settings({}) == AnalysisSettings()
     hook = parse_strategy({"hooks": {"postTraffic": {"webhook": "http://h:8/x"}}}).hooks
     assert hook.post_traffic is not None
-    assert HookSpec.from_dict(hook.post_traffic.to_dict()) == hook.post_traffic
+    assert parse_hook(hook.post_traffic.to_dict()) == hook.post_traffic
     with pytest.raises(StrategyError, match=r"^hook: a hook has exactly one of function, webhook$"):
-        HookSpec.from_dict({})
+        parse_hook({})
     with pytest.raises(StrategyError, match=r"^analysis\.alpha: 0 is out of range"):
-        AnalysisSettings.from_dict({"alpha": 0})
+        parse_analysis_settings({"alpha": 0})
     with pytest.raises(StrategyError, match=r"^step\.setWeight: 101 is out of range"):
-        step_from_dict({"setWeight": 101})
+        parse_step({"setWeight": 101})
 
 
 def test_corrupt_persisted_form_is_refused() -> None:
     data = preset("AllAtOnce").to_dict()
     data["steps"][0]["setWeight"] = 250
     with pytest.raises(StrategyError, match=r"^steps\[0\]\.setWeight: 250 is out of range"):
-        Strategy.from_dict(data)
+        parse_strategy(data)
 
 
 # --- property tests ------------------------------------------------------------------------

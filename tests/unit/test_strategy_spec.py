@@ -25,6 +25,8 @@ from apicanary.rollout.strategy.resolve import (
     load_strategy_text,
     parse_strategy,
     preset,
+    with_mode,
+    with_time_scale,
 )
 
 FULL_SPEC = """
@@ -155,21 +157,21 @@ def test_time_scale_applies_to_strategy_seconds_only() -> None:
     assert strategy.wall_seconds(strategy.analysis.min_dwell) == 1.0
     # the statistical requirements and the hook timeouts are untouched by the scale
     assert strategy.analysis == AnalysisSettings()
-    scaled = preset("apicanary.Progressive").with_time_scale(600)
+    scaled = with_time_scale(preset("apicanary.Progressive"), 600)
     assert scaled.analysis == preset("apicanary.Progressive").analysis
     assert scaled.describe().endswith("; time scale 600")
     with pytest.raises(StrategyError, match=r"^time scale: 0 is out of range: must be a finite"):
-        scaled.with_time_scale(0)
+        with_time_scale(scaled, 0)
 
 
 def test_with_mode_refuses_both_unless_allowed() -> None:
     base = preset("AllAtOnce")
-    assert base.with_mode("stage").mode is Mode.STAGE
-    assert base.with_mode(Mode.BOTH, allow_both=True).mode is Mode.BOTH
+    assert with_mode(base, "stage").mode is Mode.STAGE
+    assert with_mode(base, Mode.BOTH, allow_both=True).mode is Mode.BOTH
     with pytest.raises(StrategyError, match=r"^mode: 'both' needs allowBoth: true"):
-        base.with_mode("both")
+        with_mode(base, "both")
     with pytest.raises(StrategyError, match=r"^mode: 'canary' is not allowed"):
-        base.with_mode("canary")
+        with_mode(base, "canary")
 
 
 ERRORS: list[tuple[Any, str]] = [

@@ -41,6 +41,7 @@ Every problem raises ``StrategyError`` naming the path, the value and what is al
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -283,25 +284,39 @@ _M = TypeVar("_M", bound=_Spec)
 
 
 def parse_strategy(spec: Mapping[str, Any] | Any) -> Strategy:
-    """Validate a spec (already loaded from YAML/JSON, or a dict) into a :class:`Strategy`."""
+    """Validate a spec (already loaded from YAML/JSON, or a dict, or ``Strategy.to_dict()``)
+    into a :class:`Strategy`."""
     parsed = _validate(_StrategySpec, spec, ())
     return _build(parsed)
 
 
 def parse_analysis_settings(data: Mapping[str, Any] | Any) -> AnalysisSettings:
-    """Validate analysis settings (spec spelling); missing keys take the defaults."""
+    """Validate analysis settings (spec spelling, e.g. ``AnalysisSettings.to_dict()``);
+    missing keys take the defaults."""
     parsed = _validate(_AnalysisSpec, data, ("analysis",))
     return parsed.overrides().apply(AnalysisSettings())
 
 
 def parse_hook(data: Mapping[str, Any] | Any, path: str = "hook") -> HookSpec:
-    """Validate one hook, ``{function: Name}`` or ``{webhook: url, timeout: 30s}``."""
+    """Validate one hook, ``{function: Name}`` or ``{webhook: url, timeout: 30s}`` (also the
+    persisted form, ``HookSpec.to_dict()``)."""
     return _validate(_HookSpec, data, (path,)).hook()
 
 
 def parse_step(data: Mapping[str, Any] | Any, path: str = "step") -> Step:
-    """Validate one step, e.g. ``{setWeight: 10}`` (no cross-step rules apply)."""
+    """Validate one step, e.g. ``{setWeight: 10}`` or a step's ``to_dict()`` (no cross-step
+    rules apply)."""
     return _validate(_StepSpec, data, (path,)).step()
+
+
+def with_time_scale(strategy: Strategy, time_scale: object) -> Strategy:
+    """``strategy`` under another time scale (validated: finite and > 0)."""
+    return dataclasses.replace(strategy, time_scale=check_time_scale(time_scale, "time scale"))
+
+
+def with_mode(strategy: Strategy, mode: Mode | str, *, allow_both: bool = False) -> Strategy:
+    """``strategy`` with ``mode`` set; ``both`` is refused unless ``allow_both``."""
+    return dataclasses.replace(strategy, mode=check_mode(mode, allow_both, "mode"))
 
 
 def check_time_scale(value: object, path: str) -> float:

@@ -31,7 +31,14 @@ import yaml
 from apicanary.errors import StrategyError
 from apicanary.rollout.strategy import checks as check
 from apicanary.rollout.strategy.durations import StrategySeconds, WallSeconds, format_duration
-from apicanary.rollout.strategy.parse import parse_strategy
+from apicanary.rollout.strategy.parse import (
+    parse_analysis_settings,
+    parse_hook,
+    parse_step,
+    parse_strategy,
+    with_mode,
+    with_time_scale,
+)
 from apicanary.rollout.strategy.presets import (
     CODEDEPLOY_PREFIX,
     CODEDEPLOY_PRESETS,
@@ -59,7 +66,6 @@ from apicanary.rollout.strategy.types import (
     SetWeight,
     Step,
     Strategy,
-    step_from_dict,
 )
 
 __all__ = [
@@ -87,11 +93,15 @@ __all__ = [
     "is_preset_name",
     "load_strategy_file",
     "load_strategy_text",
+    "parse_analysis_settings",
+    "parse_hook",
+    "parse_step",
     "parse_strategy",
     "preset",
     "resolve_strategy",
-    "step_from_dict",
     "strategy_from_deployment_preference",
+    "with_mode",
+    "with_time_scale",
 ]
 
 _FILE_SUFFIXES = (".yaml", ".yml", ".json")

@@ -20,14 +20,16 @@ only as a post-shift bake at full weight, with the stable version still the fall
 
 Persisted form (:meth:`Strategy.to_dict`): JSON-able, every setting spelled out (so a
 journal keeps its meaning when defaults change), durations as plain seconds, and itself a
-valid user spec. :meth:`Strategy.from_dict` validates it like any spec, and
-``Strategy.from_dict(s.to_dict()) == s`` for every strategy the parser produces.
+valid user spec. ``parse.parse_strategy`` validates it like any spec, and
+``parse_strategy(s.to_dict()) == s`` for every strategy the parser produces.
+
+This module is the leaf of the package: values only, no validation (``parse.py`` and
+``checks.py`` build and check them), so nothing here imports the parser.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeAlias
@@ -106,13 +108,6 @@ class AnalysisSettings:
     def to_dict(self) -> dict[str, Any]:
         """Every setting, spec spelling, durations in seconds."""
         return {key: _plain(getattr(self, name)) for name, key in ANALYSIS_KEYS.items()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AnalysisSettings:
-        """Validated inverse of :meth:`to_dict`; missing keys take the defaults."""
-        from apicanary.rollout.strategy.parse import parse_analysis_settings
-
-        return parse_analysis_settings(data)
 
 
 @dataclass(frozen=True)
@@ -208,13 +203,6 @@ class Approval:
 Step: TypeAlias = SetWeight | Pause | Analysis | Approval
 
 
-def step_from_dict(data: Mapping[str, Any]) -> Step:
-    """Validated inverse of the steps' ``to_dict`` (any spec spelling of one step)."""
-    from apicanary.rollout.strategy.parse import parse_step
-
-    return parse_step(data)
-
-
 @dataclass(frozen=True)
 class HookSpec:
     """A lifecycle hook: a Lambda function name/ARN or an http(s) webhook URL.
@@ -230,13 +218,6 @@ class HookSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {self.kind.value: self.target, "timeout": self.timeout}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HookSpec:
-        """Validated inverse of :meth:`to_dict` (the spec form, so ``timeout`` is optional)."""
-        from apicanary.rollout.strategy.parse import parse_hook
-
-        return parse_hook(data)
 
     def describe(self) -> str:
         return f"{self.kind.value} {self.target}"
@@ -320,20 +301,6 @@ class Strategy:
         """Wall seconds a strategy duration lasts under this strategy's time scale."""
         return duration / self.time_scale
 
-    # --- derivation -----------------------------------------------------------------------
-
-    def with_time_scale(self, time_scale: float) -> Strategy:
-        """This strategy under another time scale (validated: finite and > 0)."""
-        from apicanary.rollout.strategy.parse import check_time_scale
-
-        return dataclasses.replace(self, time_scale=check_time_scale(time_scale, "time scale"))
-
-    def with_mode(self, mode: Mode | str, *, allow_both: bool = False) -> Strategy:
-        """This strategy with ``mode`` set; ``both`` is refused unless ``allow_both``."""
-        from apicanary.rollout.strategy.parse import check_mode
-
-        return dataclasses.replace(self, mode=check_mode(mode, allow_both, "mode"))
-
     # --- persistence ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -352,13 +319,6 @@ class Strategy:
         if self.mode is Mode.BOTH:
             out["allowBoth"] = True
         return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Strategy:
-        """Validated inverse of :meth:`to_dict`; raises ``StrategyError`` like any spec."""
-        from apicanary.rollout.strategy.parse import parse_strategy
-
-        return parse_strategy(data)
 
     # --- summary --------------------------------------------------------------------------
 
