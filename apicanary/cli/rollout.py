@@ -20,6 +20,7 @@ from apicanary.cli import rollout_view
 from apicanary.cli.client import ControlClient
 from apicanary.cli.output import emit, output_mode, output_option
 from apicanary.errors import BadInputError, RolloutEndedBadly
+from apicanary.platform.base import Mode
 
 BAD_ENDINGS = ("rolled_back", "aborted")
 
@@ -151,7 +152,7 @@ def rollout() -> None:
 @click.option("--function", "-f", required=True, help="Lambda function name.")
 @click.option("--alias", "-a", required=True, help="Alias that serves the traffic (e.g. live).")
 @click.option("--to-version", required=True, help="The published version to release.")
-@click.option("--mode", type=click.Choice(["alias", "stage", "both"]), default="alias",
+@click.option("--mode", type=click.Choice([m.value for m in Mode]), default=Mode.ALIAS.value,
               show_default=True)  # fmt: skip
 @click.option("--api", default=None, help="REST API name or id (stage mode).")
 @click.option("--stage", default=None, help="Stage name (stage mode).")

@@ -22,9 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from apicanary.model import Invocation, Window
+
+
+class Mode(StrEnum):
+    """Where a rollout shifts traffic: the Lambda alias, the API Gateway stage canary, or both
+    (the two weights multiply). The one definition: strategies, targets, markers and the CLI
+    all use it."""
+
+    ALIAS = "alias"
+    STAGE = "stage"
+    BOTH = "both"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +75,8 @@ class TelemetryTarget:
     api_name: str | None = None
     api_id: str | None = None
     stage: str | None = None
-    mode: str = "alias"  # "alias": arms by executed version; "stage": arms by canary flag
+    # ALIAS: arms told apart by executed version; STAGE (and BOTH): by the canary flag
+    mode: Mode = Mode.ALIAS
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from apicanary.errors import PlatformError
+from apicanary.platform.base import Mode
 
 PREFIX = "apicanary:v1"
 SEPARATOR = " | "
@@ -50,7 +51,7 @@ MAX_DESCRIPTION = 256  # Lambda's limit on an alias Description
 _ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _VERSION = re.compile(r"[0-9]{1,20}|\$LATEST")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_MODES = ("alias", "stage", "both")
+_MODES = tuple(Mode)
 _REQUIRED = ("id", "to", "from", "step", "w", "exp")
 
 

@@ -28,7 +28,7 @@ import httpx
 
 from apicanary.clock import Clock
 from apicanary.errors import ApicanaryError, BadInputError, RolloutError
-from apicanary.platform.base import Platform, TelemetryTarget
+from apicanary.platform.base import Mode, Platform, TelemetryTarget
 from apicanary.rollout import lease
 from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis, StepAction
 from apicanary.rollout.analysis.guard import GuardConfig, OnExhausted
@@ -534,7 +534,7 @@ class Controller:
             api_name=target.api_name,
             api_id=target.api_id,
             stage=target.stage,
-            mode="alias" if target.mode == "alias" else "stage",
+            mode=Mode.ALIAS if target.mode is Mode.ALIAS else Mode.STAGE,
         )
 
     def _notify(self, document: Mapping[str, Any], kind: str, message: str) -> None:

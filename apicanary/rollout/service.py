@@ -23,7 +23,7 @@ from apicanary.rollout.strategy.resolve import (
     with_time_scale,
 )
 from apicanary.rollout.strategy.types import Mode, Strategy
-from apicanary.rollout.target import RolloutTarget
+from apicanary.rollout.target import RolloutTarget, parse_mode
 
 KNOWN_FIELDS = {
     "function", "alias", "toVersion", "mode", "api", "stage", "stageVariable", "strategy",
@@ -76,14 +76,14 @@ def start_rollout(
         raise BadInputError(
             f"toVersion: {request.get('toVersion')!r} must be a published version number"
         )
-    mode = str(request.get("mode") or "alias")
+    mode = parse_mode(request.get("mode") or Mode.ALIAS)
     strategy = build_strategy(request)
-    if mode == "both" and strategy.mode is not Mode.BOTH:
+    if mode is Mode.BOTH and strategy.mode is not Mode.BOTH:
         strategy = with_mode(strategy, Mode.BOTH, allow_both=True)
     alias = platform.get_alias(function, alias_name)
     api_id = api_name = stage = None
     overrides: dict[str, str] = {}
-    if mode in ("stage", "both"):
+    if mode is not Mode.ALIAS:
         api_ref = _required_str(request, "api")
         stage = _required_str(request, "stage")
         api_id = platform.find_api(api_ref)

@@ -7,8 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apicanary.errors import BadInputError
+from apicanary.platform.base import Mode
 
-MODES = ("alias", "stage", "both")
+
+def parse_mode(value: object) -> Mode:
+    """``value`` as a :class:`Mode`, or a :class:`BadInputError` naming the allowed ones."""
+    if isinstance(value, str) and value in tuple(Mode):
+        return Mode(value)
+    raise BadInputError(f"--mode {value!r} is not one of {', '.join(Mode)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +29,15 @@ class RolloutTarget:
     alias: str
     from_version: str
     to_version: str
-    mode: str = "alias"
+    mode: Mode = Mode.ALIAS
     api_id: str | None = None
     api_name: str | None = None
     stage: str | None = None
     overrides: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise BadInputError(f"--mode {self.mode!r} is not one of {', '.join(MODES)}")
-        if self.mode in ("stage", "both") and not (self.api_id and self.stage):
+        object.__setattr__(self, "mode", parse_mode(self.mode))  # "stage" → Mode.STAGE
+        if self.mode is not Mode.ALIAS and not (self.api_id and self.stage):
             raise BadInputError(
                 f"--mode {self.mode} needs --api and --stage (the stage whose canary to use)"
             )
@@ -44,7 +49,7 @@ class RolloutTarget:
     @property
     def key(self) -> str:
         """Identity for 'one active rollout per target'."""
-        if self.mode == "alias":
+        if self.mode is Mode.ALIAS:
             return f"alias:{self.function}:{self.alias}"
         return f"stage:{self.api_id}:{self.stage}"
 
@@ -54,7 +59,7 @@ class RolloutTarget:
             "alias": self.alias,
             "fromVersion": self.from_version,
             "toVersion": self.to_version,
-            "mode": self.mode,
+            "mode": self.mode.value,
             "apiId": self.api_id,
             "apiName": self.api_name,
             "stage": self.stage,
@@ -68,7 +73,7 @@ class RolloutTarget:
             alias=data["alias"],
             from_version=data["fromVersion"],
             to_version=data["toVersion"],
-            mode=data.get("mode", "alias"),
+            mode=parse_mode(data.get("mode", Mode.ALIAS)),
             api_id=data.get("apiId"),
             api_name=data.get("apiName"),
             stage=data.get("stage"),

@@ -34,15 +34,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeAlias
 
+from apicanary.platform.base import Mode as Mode  # re-exported: part of a strategy's vocabulary
 from apicanary.rollout.strategy.durations import StrategySeconds, WallSeconds, format_duration
-
-
-class Mode(StrEnum):
-    """Where traffic is shifted: the Lambda alias, the API Gateway stage canary, or both."""
-
-    ALIAS = "alias"
-    STAGE = "stage"
-    BOTH = "both"
 
 
 class OnUnverified(StrEnum):
