@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apicanary.errors import BadInputError
-from apicanary.model import ArmCounts, Invocation, Window, share, window_from_invocations
+from apicanary.model import ArmCounts, Invocation, Window
 from apicanary.rollout.analysis.alarms import AlarmState, check_alarms
 from apicanary.rollout.analysis.guard import (
     GuardConfig,
@@ -37,6 +37,7 @@ from apicanary.rollout.analysis.guard import (
 from apicanary.rollout.analysis.quantiles import QuantileSketch
 from apicanary.rollout.analysis.sequential import ErrorTest, LatencyTest
 from apicanary.rollout.analysis.verdict import Outcome, Verdict
+from apicanary.rollout.analysis.windows import share, window_from_invocations
 
 __all__ = [
     "AlarmState",

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from apicanary.model import ArmCounts, SlowMark, share
+from apicanary.model import ArmCounts, SlowMark
 from apicanary.rollout.analysis.mixture import LabelMixture, logsumexp
 from apicanary.rollout.analysis.verdict import Outcome, Verdict, fmt_evalue, fmt_rate
+from apicanary.rollout.analysis.windows import share
 
 _LN2 = math.log(2.0)
 
