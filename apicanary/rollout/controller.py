@@ -1,63 +1,43 @@
 """The rollout controller: ``reconcile(rollout_id)`` is one idempotent tick.
 
-A tick reads like a checklist (DESIGN §4)::
+A tick reads like a checklist (DESIGN §4); each line is one ``reconcile_*`` method over one
+:class:`~apicanary.rollout.tick.Tick`::
 
-    load the rollout (document + revision)
-    consume the humans' intents        abort, pause/resume, promote, promote --full
-    adopt after a restart              compare the journal with the platform's traffic
-    watch                              new telemetry → sequential tests; alarms in ALARM
-    run the current phase              pre-traffic hook → steps → post-traffic hook → promote
+    load the rollout                   typed state + revision; strategy and analysis cached
+    reconcile_intents                  abort, pause/resume, promote, promote --full
+    reconcile_adoption                 first tick in this process: journal vs the platform
+    reconcile_watch                    new telemetry → sequential tests; alarms in ALARM
+    reconcile_phases                   pre-traffic hook → steps → post-traffic hook → promote
     persist                            document + journal events + consumed intents, one
-                                       transaction, revision-checked
+                                       transaction, revision-checked; then notifications
 
 Traffic first, bookkeeping second: every platform write is absolute and verified by reading
-back (``routers.py``) *before* the document records it, so a controller killed at any line and
-re-run on the same state converges: it repeats the same absolute write, or finds it done.
-Decisions come from the pure judges in ``analysis.py``; this module only does I/O around them.
+back (``routers.py``) *before* the state records it (``actions.py``), so a controller killed
+at any line and re-run on the same state converges: it repeats the same absolute write, or
+finds it done. Decisions come from pure judges (``analysis/``) and the step runners
+(``steps.py``); hooks and notifications go out through ``hooks.py``; which status may follow
+which is ``state.py``'s table.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from apicanary.clock import Clock
-from apicanary.errors import ApicanaryError, BadInputError, RolloutError
+from apicanary.errors import ApicanaryError, BadInputError
 from apicanary.platform.base import Mode, Platform, TelemetryTarget
-from apicanary.rollout import lease
-from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis, StepAction
-from apicanary.rollout.analysis.guard import GuardConfig, OnExhausted
+from apicanary.rollout import actions, hooks, lease, preflight
+from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis
+from apicanary.rollout.intents import apply_intent
 from apicanary.rollout.journal import Journal, StoredRollout
 from apicanary.rollout.routers import AliasRouter, BothRouter, Router, StageCanaryRouter
-from apicanary.rollout.strategy.parse import parse_strategy
-from apicanary.rollout.strategy.types import (
-    Analysis,
-    Approval,
-    HookKind,
-    HookSpec,
-    OnUnverified,
-    Pause,
-    SetWeight,
-    Strategy,
-)
+from apicanary.rollout.state import IllegalTransition, Phase, Progress, RolloutState, Status
+from apicanary.rollout.steps import Next, run_step
+from apicanary.rollout.strategy.types import HookSpec, Strategy
 from apicanary.rollout.target import RolloutTarget
-
-RUNNING = "running"
-PAUSED = "paused"
-WAITING = "waiting"  # an indefinite pause or an approval: waits for resume/promote
-PROMOTED = "promoted"
-ROLLED_BACK = "rolled_back"
-ABORTED = "aborted"
-TERMINAL = (PROMOTED, ROLLED_BACK, ABORTED)
-BAD_ENDINGS = (ROLLED_BACK, ABORTED)
-
-Events = list[tuple[str, str, dict[str, Any]]]
-Notifier = Callable[[dict[str, Any]], None]
+from apicanary.rollout.tick import Tick
 
 
 class Controller:
@@ -69,13 +49,16 @@ class Controller:
         platform: Platform,
         clock: Clock,
         *,
-        notifier: Notifier | None = None,
+        webhooks: hooks.Webhooks | None = None,
     ) -> None:
         self.journal = journal
         self.platform = platform
         self.clock = clock
-        self._notifier = notifier or post_webhooks
+        self.webhooks = webhooks or hooks.HttpWebhooks()
         self._adopted: set[str] = set()
+        # the analysis as left by this process's last save, by rollout: (revision, analysis);
+        # reused only while the journal still has that revision (no one else wrote since)
+        self._analyses: dict[str, tuple[int, CanaryAnalysis]] = {}
 
     # -- starting ------------------------------------------------------------------------------
 
@@ -88,107 +71,39 @@ class Controller:
         rollout_id: str | None = None,
     ) -> dict[str, Any]:
         """Check the target and create a running rollout (no traffic moves until a tick)."""
-        alias = self.platform.get_alias(target.function, target.alias)
-        healed = ""
-        if target.mode != "stage":
-            state = lease.judge(alias.description, self.clock.now())
-            if state.judgement == "watched":
-                raise BadInputError(
-                    f"alias {target.function}:{target.alias}: {state.reason}",
-                    hint="wait for it, or 'apicanary rollout abort' it where it runs",
-                )
-            if state.judgement == "abandoned" and state.marker is not None:
-                healed = self._roll_back_abandoned(target, state)
-                alias = self.platform.get_alias(target.function, target.alias)
-        if alias.canary is not None and alias.canary != target.to_version:
-            raise BadInputError(
-                f"alias {target.function}:{target.alias} is already split ({alias.primary} + "
-                f"{alias.canary} at {alias.weight:.0%})",
-                hint="finish or undo that split first (apicanary doctor shows it)",
-            )
-        if target.mode == "alias" and alias.primary != target.from_version:
-            raise BadInputError(
-                f"alias {target.function}:{target.alias} serves {alias.primary}, not "
-                f"{target.from_version}"
-            )
-        if target.mode in ("stage", "both"):
-            assert target.api_id and target.stage
-            stage = self.platform.get_stage(target.api_id, target.stage)
-            if stage.canary_percent is not None and stage.canary_percent > 0 and not force:
-                raise BadInputError(
-                    f"stage {target.stage} already has a canary at {stage.canary_percent}%",
-                    hint="remove it, or pass --force to take it over",
-                )
-        alarms = list(strategy.alarms)
-        if alarms:
-            firing = [n for n, s in self.platform.alarm_states(alarms).items() if s == "ALARM"]
-            if firing and not force:
-                raise BadInputError(
-                    f"alarm(s) already in ALARM before any traffic moved: {', '.join(firing)}",
-                    hint="fix what they report, or pass --force to start anyway",
-                )
-        analysis = _new_analysis(strategy)
+        healed = preflight.check_start(
+            self.platform, self.clock.now(), target, strategy, force=force
+        )
+        half = strategy.analysis.alpha / 2  # the budget, split between errors and latency
+        analysis = CanaryAnalysis(AnalysisConfig(alpha_errors=half, alpha_latency=half))
         now = self.clock.now()
-        rid = rollout_id or uuid.uuid4().hex[:12]
-        document: dict[str, Any] = {
-            "id": rid,
-            "status": RUNNING,
-            "terminal": False,
-            "phase": "pre-traffic",
-            "target": target.to_dict(),
-            "strategy": strategy.to_dict(),
-            "strategySummary": strategy.describe(),
-            "step": 0,
-            "stepStartedAt": now,
-            "weight": 0.0,
-            "effectiveShare": 0.0,
-            "analysis": analysis.to_dict(),
-            "cursor": None,
-            "unverified": False,
-            "reason": "",
-            "lastError": None,
-            "createdAt": now,
-            "updatedAt": now,
-            "endedAt": None,
-            "nextWake": now,
-            "progress": _progress(analysis, None),
-        }
+        state = RolloutState(
+            id=rollout_id or uuid.uuid4().hex[:12],
+            target=target,
+            strategy=strategy,
+            created_at=now,
+            strategy_summary=strategy.describe(),
+            step_started_at=now,
+            analysis=analysis.to_dict(),
+            updated_at=now,
+            next_wake=now,
+            progress=_progress(analysis),
+        )
+        document = state.to_dict()
         self.journal.create(
-            rid,
+            state.id,
             target.key,
             document,
             at=now,
             message=f"release {target.function}:{target.alias} {target.from_version} → "
             f"{target.to_version} with {strategy.describe()}{healed}",
         )
-        self._notify(document, "created", "rollout created")
+        hooks.notify(state, self.webhooks, "created", "rollout created")
         return document
-
-    def _roll_back_abandoned(self, target: RolloutTarget, state: lease.LeaseState) -> str:
-        """Undo what an abandoned rollout left on the alias; returns a note for the journal."""
-        assert state.marker is not None
-        AliasRouter(
-            self.platform, target.function, target.alias, state.marker.from_version,
-            state.marker.to_version,
-        ).rollback()  # fmt: skip
-        return f" (first rolled back abandoned {state.reason.split(' left', 1)[0]})"
 
     def abort_by_alias(self, function: str, alias: str) -> dict[str, Any]:
         """Roll back whatever rollout marker is on ``function:alias`` (from any machine)."""
-        current = self.platform.get_alias(function, alias)
-        state = lease.judge(current.description, self.clock.now())
-        if state.marker is None:
-            raise BadInputError(f"alias {function}:{alias} carries no rollout marker")
-        AliasRouter(
-            self.platform, function, alias, state.marker.from_version, state.marker.to_version
-        ).rollback()
-        return {
-            "rolloutId": state.marker.rollout_id,
-            "function": function,
-            "alias": alias,
-            "rolledBackTo": state.marker.from_version,
-            "wasAbandoned": state.judgement == "abandoned",
-        }
+        return actions.abort_by_alias(self.platform, self.clock.now(), function, alias)
 
     # -- intents -------------------------------------------------------------------------------
 
@@ -207,41 +122,134 @@ class Controller:
     def reconcile(self, rollout_id: str) -> dict[str, Any]:
         """One tick. Safe to call at any time, any number of times, after any crash."""
         stored = self.journal.load(rollout_id)
-        doc = _copy(stored.document)
-        if doc.get("terminal"):
-            return doc
-        events: Events = []
+        if stored.document.get("terminal"):
+            return stored.document
+        state = RolloutState.from_dict(stored.document)
+        tick = Tick(
+            state=state,
+            analysis=self._analysis(stored, state),
+            router=self._router(state),
+            platform=self.platform,
+            webhooks=self.webhooks,
+            now=self.clock.now(),
+        )
         consumed: list[int] = []
-        now = self.clock.now()
-        strategy = parse_strategy(doc["strategy"])
-        target = RolloutTarget.from_dict(doc["target"])
-        router = self._router(target, doc)
-        analysis = CanaryAnalysis.from_dict(doc["analysis"])
         try:
-            for intent in self.journal.pending_intents(stored.id):
-                consumed.append(intent.seq)
-                self._apply_intent(doc, intent.kind, router, events, now)
-                if doc.get("terminal"):
-                    break
-            if not doc.get("terminal"):
-                self._adopt(doc, router, events)
-                if doc["status"] in (RUNNING, WAITING):
-                    self._watch(doc, strategy, target, router, analysis, events, now)
-                if doc["status"] == RUNNING and not doc.get("terminal"):
-                    self._advance(doc, strategy, target, router, analysis, events, now)
-            doc["lastError"] = None
+            self.reconcile_intents(tick, consumed)
+            if not state.terminal:
+                self.reconcile_adoption(tick)
+            if state.status in (Status.RUNNING, Status.WAITING):
+                self.reconcile_watch(tick)
+            if state.status is Status.RUNNING:
+                self.reconcile_phases(tick)
+            state.last_error = None
+        except IllegalTransition:
+            raise  # a bug, not a platform hiccup: never saved, never retried silently
         except ApicanaryError as error:
             # a platform or hook call failed: nothing is half-recorded; retry next tick
-            doc["lastError"] = str(error)
-            events.append(("error", f"tick failed, will retry: {error}", {}))
-        doc["analysis"] = analysis.to_dict()
-        doc["progress"] = _progress(analysis, doc.get("progress"))
-        doc["updatedAt"] = now
-        saved = self.journal.save(stored, doc, events, at=now, consumed=consumed)
-        for kind, message, _ in events:
-            if kind in ("promoted", "rolled_back", "aborted", "paused", "resumed", "step"):
-                self._notify(saved.document, kind, message)
+            state.last_error = str(error)
+            tick.record("error", f"tick failed, will retry: {error}")
+        state.analysis = tick.analysis.to_dict()
+        state.progress = _progress(tick.analysis)
+        state.updated_at = tick.now
+        saved = self.journal.save(
+            stored, state.to_dict(), tick.events, at=tick.now, consumed=consumed
+        )
+        if not state.terminal:
+            self._analyses[stored.id] = (saved.revision, tick.analysis)
+        for kind, message, _ in tick.events:
+            if kind in hooks.NOTIFIED_EVENTS:
+                hooks.notify(state, self.webhooks, kind, message)
         return saved.document
+
+    def reconcile_intents(self, tick: Tick, consumed: list[int]) -> None:
+        """Act on the humans' intents, in order; an abort ends the list."""
+        for intent in self.journal.pending_intents(tick.state.id):
+            consumed.append(intent.seq)
+            apply_intent(tick, intent.kind)
+            if tick.state.terminal:
+                return
+
+    def reconcile_adoption(self, tick: Tick) -> None:
+        """First tick in this process: compare the journal with the platform's traffic."""
+        state = tick.state
+        if state.id in self._adopted:
+            return
+        self._adopted.add(state.id)
+        if state.phase is not Phase.STEPS:
+            return
+        observed = tick.router.observed()
+        if abs(observed - state.effective_share) > 1e-6:
+            applied = tick.router.apply(state.weight) if state.weight > 0 else observed
+            tick.record(
+                "adopted",
+                f"platform had the canary at {observed:.2f}%, journal says "
+                f"{state.effective_share:.2f}%: rewrote {state.weight:.2f}%",
+                observed=observed, journal=state.effective_share, applied=applied,
+            )  # fmt: skip
+
+    def reconcile_watch(self, tick: Tick) -> None:
+        """Feed new telemetry to the tests and check alarms; roll back on any failure."""
+        state, target = tick.state, tick.target
+        if state.phase is not Phase.STEPS or state.effective_share <= 0:
+            return
+        if (
+            target.mode is not Mode.STAGE
+            and (state.lease_until or 0) - tick.now < lease.LEASE_S / 2
+        ):
+            tick.router.apply(state.weight)  # the same weights, a renewed marker deadline
+        batch = self.platform.read_telemetry(_telemetry_target(target), state.cursor)
+        state.cursor = batch.cursor
+        verdict = None
+        if batch.invocations:
+            verdict = tick.analysis.update_invocations(batch.invocations, now=tick.now)
+        for window in batch.windows or ():
+            verdict = tick.analysis.update(window, now=tick.now)
+        if verdict is not None and verdict.outcome.value == "fail":
+            actions.roll_back(tick, verdict.reason)
+            return
+        if tick.strategy.alarms:
+            states = self.platform.alarm_states(list(tick.strategy.alarms))
+            firing = sorted(name for name, value in states.items() if value == "ALARM")
+            if firing:
+                actions.roll_back(tick, f"alarm in ALARM: {', '.join(firing)}")
+
+    def reconcile_phases(self, tick: Tick) -> None:
+        """Pre-traffic hook → the steps, in order → post-traffic hook → promote."""
+        state, strategy = tick.state, tick.strategy
+        if state.phase is Phase.PRE_TRAFFIC:
+            if not self._hook(tick, strategy.hooks.pre_traffic, "PreTraffic"):
+                return
+            state.move(phase=Phase.STEPS)
+            state.step = 0
+            state.step_started_at = tick.now
+        while state.phase is Phase.STEPS and state.status is Status.RUNNING:
+            if state.skip_to_end:
+                state.skip_to_end = False
+                state.step = len(strategy.steps)
+            if state.step >= len(strategy.steps):
+                state.move(phase=Phase.POST_TRAFFIC)
+                break
+            outcome = run_step(tick)
+            if outcome.next is Next.COMPLETE:
+                state.step += 1
+                state.step_started_at = tick.now
+                state.human_go = False
+            elif outcome.next is Next.ROLLBACK:
+                actions.roll_back(tick, outcome.reason)
+                return
+            elif outcome.next is Next.WAIT:  # the loop runs while running: this is news
+                state.move(Status.WAITING)
+                state.reason = outcome.reason
+                tick.record("waiting", outcome.reason)
+                return
+            else:
+                if outcome.wake_at is not None:
+                    state.next_wake = outcome.wake_at
+                return
+        post_traffic = state.phase is Phase.POST_TRAFFIC and state.status is Status.RUNNING
+        if post_traffic and self._hook(tick, strategy.hooks.post_traffic, "PostTraffic"):
+            actions.promote(tick)
 
     def run_until_done(
         self,
@@ -259,258 +267,38 @@ class Controller:
                 return doc
             self.clock.sleep(tick_s)
 
-    # -- steps ---------------------------------------------------------------------------------
-
-    def _apply_intent(
-        self, doc: dict[str, Any], kind: str, router: Router, events: Events, now: float
-    ) -> None:
-        status = doc["status"]
-        if kind == "abort":
-            self._roll_back(doc, router, events, now, "aborted by a human", ABORTED)
-        elif kind == "pause" and status in (RUNNING, WAITING):
-            doc["pausedFrom"] = status
-            doc["status"] = PAUSED
-            events.append(("paused", "paused by a human; traffic stays where it is", {}))
-        elif kind == "resume" and status == PAUSED:
-            doc["status"] = doc.pop("pausedFrom", RUNNING)
-            events.append(("resumed", "resumed by a human", {}))
-        elif kind == "resume" and status == WAITING:
-            doc["status"] = RUNNING
-            doc["humanGo"] = True
-            events.append(("resumed", "continued by a human", {}))
-        elif kind == "promote":
-            doc["status"] = RUNNING
-            doc["humanGo"] = True
-            events.append(("intent", "promote: the current step ends now", {}))
-        elif kind == "promote-full":
-            doc["status"] = RUNNING
-            doc["skipToEnd"] = True
-            events.append(("intent", "promote --full: skipping to full promotion", {}))
-        else:
-            events.append(("intent", f"ignored {kind} while {status}", {}))
-
-    def _adopt(self, doc: dict[str, Any], router: Router, events: Events) -> None:
-        """First tick in this process: compare the journal with the platform's traffic."""
-        if doc["id"] in self._adopted:
-            return
-        self._adopted.add(doc["id"])
-        if doc["phase"] != "steps":
-            return
-        observed = router.observed()
-        if abs(observed - doc["effectiveShare"]) > 1e-6:
-            applied = router.apply(doc["weight"]) if doc["weight"] > 0 else observed
-            events.append(
-                (
-                    "adopted",
-                    f"platform had the canary at {observed:.2f}%, journal says "
-                    f"{doc['effectiveShare']:.2f}%: rewrote {doc['weight']:.2f}%",
-                    {"observed": observed, "journal": doc["effectiveShare"], "applied": applied},
-                )
-            )
-
-    def _watch(
-        self,
-        doc: dict[str, Any],
-        strategy: Strategy,
-        target: RolloutTarget,
-        router: Router,
-        analysis: CanaryAnalysis,
-        events: Events,
-        now: float,
-    ) -> None:
-        """Feed new telemetry to the tests and check alarms; roll back on any failure."""
-        if doc["phase"] != "steps" or doc["effectiveShare"] <= 0:
-            return
-        if target.mode != "stage" and doc.get("leaseUntil", 0) - now < lease.LEASE_S / 2:
-            router.apply(doc["weight"])  # the same weights, a renewed marker deadline
-        batch = self.platform.read_telemetry(self._telemetry_target(target), doc["cursor"])
-        doc["cursor"] = batch.cursor
-        verdict = None
-        if batch.invocations is not None and batch.invocations:
-            verdict = analysis.update_invocations(batch.invocations, now=now)
-        for window in batch.windows or ():
-            verdict = analysis.update(window, now=now)
-        if verdict is not None and verdict.outcome.value == "fail":
-            self._roll_back(doc, router, events, now, verdict.reason, ROLLED_BACK)
-            return
-        if strategy.alarms:
-            states = self.platform.alarm_states(list(strategy.alarms))
-            firing = sorted(name for name, state in states.items() if state == "ALARM")
-            if firing:
-                self._roll_back(
-                    doc, router, events, now, f"alarm in ALARM: {', '.join(firing)}", ROLLED_BACK
-                )
-
-    def _advance(
-        self,
-        doc: dict[str, Any],
-        strategy: Strategy,
-        target: RolloutTarget,
-        router: Router,
-        analysis: CanaryAnalysis,
-        events: Events,
-        now: float,
-    ) -> None:
-        if doc["phase"] == "pre-traffic":
-            if not self._hook(doc, strategy.hooks.pre_traffic, "PreTraffic", router, events, now):
-                return
-            doc["phase"] = "steps"
-            doc["step"] = 0
-            doc["stepStartedAt"] = now
-        while doc["phase"] == "steps" and doc["status"] == RUNNING:
-            if doc.pop("skipToEnd", False):
-                doc["step"] = len(strategy.steps)
-            if doc["step"] >= len(strategy.steps):
-                doc["phase"] = "post-traffic"
-                break
-            if not self._run_step(doc, strategy, router, analysis, events, now):
-                return
-            doc["step"] += 1
-            doc["stepStartedAt"] = now
-            doc.pop("humanGo", None)
-        if doc["phase"] == "post-traffic" and doc["status"] == RUNNING:
-            if not self._hook(doc, strategy.hooks.post_traffic, "PostTraffic", router, events, now):
-                return
-            router.promote()
-            doc.update(
-                status=PROMOTED, terminal=True, phase="done", weight=100.0,
-                effectiveShare=100.0, endedAt=now, nextWake=None,
-                reason="promoted" + (" (unverified: the guard could not confirm it)"
-                                     if doc["unverified"] else ""),
-            )  # fmt: skip
-            events.append(
-                ("promoted", f"{target.function}:{target.alias} now serves {target.to_version}", {})
-            )
-
-    def _run_step(
-        self,
-        doc: dict[str, Any],
-        strategy: Strategy,
-        router: Router,
-        analysis: CanaryAnalysis,
-        events: Events,
-        now: float,
-    ) -> bool:
-        """Run step ``doc["step"]``; True when it is complete."""
-        index = doc["step"]
-        step = strategy.steps[index]
-        elapsed = (now - doc["stepStartedAt"]) * strategy.time_scale  # strategy seconds
-        if isinstance(step, SetWeight):
-            share = router.apply(step.weight)
-            doc["weight"] = step.weight
-            doc["effectiveShare"] = share
-            events.append(
-                ("step", f"step {index + 1}: canary at {share:g}% of traffic",
-                 {"step": index, "weight": step.weight, "readBack": share}),
-            )  # fmt: skip
-            return True
-        if isinstance(step, Pause):
-            if step.duration is None:
-                return self._wait_for_human(doc, events, f"step {index + 1}: paused until resumed")
-            if elapsed >= step.duration or doc.get("humanGo"):
-                return True
-            doc["nextWake"] = doc["stepStartedAt"] + (step.duration / strategy.time_scale)
-            return False
-        if isinstance(step, Approval):
-            return self._wait_for_human(doc, events, f"step {index + 1}: waiting for approval")
-        if isinstance(step, Analysis):
-            if doc.get("humanGo"):
-                events.append(("step", f"step {index + 1}: analysis skipped by a human", {}))
-                return True
-            settings = strategy.step_settings(index)
-            analysis.config = dataclasses.replace(
-                analysis.config,
-                guard=GuardConfig(
-                    min_dwell_s=float(settings.min_dwell),
-                    max_dwell_s=float(settings.min_dwell + settings.max_extension),
-                    k_min=settings.min_regression,
-                    on_exhausted=OnExhausted.PROMOTE_UNVERIFIED
-                    if settings.on_unverified is OnUnverified.PROMOTE_UNVERIFIED
-                    else OnExhausted.STOP_FOR_HUMAN,
-                ),
-            )
-            verdict = analysis.judge_step(dwell_s=elapsed)
-            if verdict.action is StepAction.COMPLETE:
-                events.append(("analysis", f"step {index + 1}: {verdict.reason}", {}))
-                return True
-            if verdict.action is StepAction.PROMOTE_UNVERIFIED:
-                doc["unverified"] = True
-                events.append(("analysis", f"step {index + 1}: unverified: {verdict.reason}", {}))
-                return True
-            if verdict.action is StepAction.ROLLBACK:
-                self._roll_back(doc, router, events, now, verdict.reason, ROLLED_BACK)
-                return False
-            if verdict.action is StepAction.STOP_FOR_HUMAN:
-                return self._wait_for_human(doc, events, f"step {index + 1}: {verdict.reason}")
-            return False
-        raise RolloutError(f"unknown step {step!r}")
-
-    def _wait_for_human(self, doc: dict[str, Any], events: Events, why: str) -> bool:
-        if doc.get("humanGo"):
-            return True
-        if doc["status"] != WAITING:
-            doc["status"] = WAITING
-            doc["reason"] = why
-            events.append(("waiting", why, {}))
-        return False
-
-    def _hook(
-        self,
-        doc: dict[str, Any],
-        hook: HookSpec | None,
-        name: str,
-        router: Router,
-        events: Events,
-        now: float,
-    ) -> bool:
-        """Run a lifecycle hook once; its failure rolls the release back."""
-        done_key = f"hook{name}"
-        if hook is None or doc.get(done_key):
-            return True
-        payload = {
-            "DeploymentId": doc["id"],
-            "LifecycleEventHookExecutionId": f"{doc['id']}-{name}",
-            "Hook": name,
-            "Target": doc["target"],
-        }
-        timeout = float(hook.timeout)
-        if hook.kind is HookKind.FUNCTION:
-            result = self.platform.invoke_hook(hook.target, payload, timeout)
-            succeeded, detail = result.succeeded, result.detail
-        else:
-            succeeded, detail = _call_webhook(hook.target, payload, timeout)
-        events.append(("hook", f"{name} hook {hook.describe()}: {detail}", {"ok": succeeded}))
-        if not succeeded:
-            self._roll_back(doc, router, events, now, f"{name} hook failed: {detail}", ROLLED_BACK)
-            return False
-        doc[done_key] = True
-        return True
-
-    def _roll_back(
-        self,
-        doc: dict[str, Any],
-        router: Router,
-        events: Events,
-        now: float,
-        reason: str,
-        status: str,
-    ) -> None:
-        router.rollback()  # traffic first: verified by read-back before we record anything
-        doc.update(
-            status=status, terminal=True, phase="done", weight=0.0, effectiveShare=0.0,
-            reason=reason, endedAt=now, nextWake=None,
-        )  # fmt: skip
-        events.append((status, f"rolled back: {reason}", {"reason": reason}))
-
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _router(self, target: RolloutTarget, doc: dict[str, Any]) -> Router:
+    def _hook(self, tick: Tick, hook: HookSpec | None, name: str) -> bool:
+        """Run a lifecycle hook once; True when it passed (or there is none). Its failure
+        rolls the release back."""
+        state = tick.state
+        if hook is None or name in state.hooks_done:
+            return True
+        result = hooks.run_hook(hook, hooks.hook_payload(state, name), self.platform, self.webhooks)
+        tick.record("hook", f"{name} hook {hook.describe()}: {result.detail}", ok=result.succeeded)
+        if not result.succeeded:
+            actions.roll_back(tick, f"{name} hook failed: {result.detail}")
+            return False
+        state.hooks_done = state.hooks_done | {name}
+        return True
+
+    def _analysis(self, stored: StoredRollout, state: RolloutState) -> CanaryAnalysis:
+        """The analysis this process saved at this revision, else rebuilt from the document."""
+        cached = self._analyses.pop(stored.id, None)
+        if cached is not None and cached[0] == stored.revision:
+            return cached[1]
+        return CanaryAnalysis.from_dict(state.analysis)
+
+    def _router(self, state: RolloutState) -> Router:
+        target = state.target
+
         def marker_for(current: str, share: float) -> str:
             now = self.clock.now()
-            doc["leaseUntil"] = now + lease.LEASE_S
+            state.lease_until = now + lease.LEASE_S
             return lease.marker_description(
-                current, rollout_id=doc["id"], to_version=target.to_version,
-                from_version=target.from_version, step=int(doc.get("step", 0)), weight=share,
+                current, rollout_id=state.id, to_version=target.to_version,
+                from_version=target.from_version, step=state.step, weight=share,
                 now=now, mode=target.mode,
             )  # fmt: skip
 
@@ -518,100 +306,44 @@ class Controller:
             self.platform, target.function, target.alias, target.from_version,
             target.to_version, marker_for=marker_for,
         )  # fmt: skip
-        if target.mode == "alias":
+        if target.mode is Mode.ALIAS:
             return alias
         assert target.api_id and target.stage
         stage = StageCanaryRouter(self.platform, target.api_id, target.stage, target.overrides)
-        return stage if target.mode == "stage" else BothRouter(alias, stage)
-
-    @staticmethod
-    def _telemetry_target(target: RolloutTarget) -> TelemetryTarget:
-        return TelemetryTarget(
-            function=target.function,
-            alias=target.alias,
-            stable_version=target.from_version,
-            canary_version=target.to_version,
-            api_name=target.api_name,
-            api_id=target.api_id,
-            stage=target.stage,
-            mode=Mode.ALIAS if target.mode is Mode.ALIAS else Mode.STAGE,
-        )
-
-    def _notify(self, document: Mapping[str, Any], kind: str, message: str) -> None:
-        urls = list(parse_strategy(document["strategy"]).notifications)
-        if not urls:
-            return
-        body = {
-            "rolloutId": document["id"],
-            "event": kind,
-            "message": message,
-            "status": document["status"],
-            "target": document["target"],
-            "weight": document.get("weight"),
-            "reason": document.get("reason"),
-            "urls": urls,
-        }
-        self._notifier(body)
+        return stage if target.mode is Mode.STAGE else BothRouter(alias, stage)
 
 
-def _new_analysis(strategy: Strategy) -> CanaryAnalysis:
-    alpha = strategy.analysis.alpha
-    return CanaryAnalysis(AnalysisConfig(alpha_errors=alpha / 2, alpha_latency=alpha / 2))
+def _telemetry_target(target: RolloutTarget) -> TelemetryTarget:
+    return TelemetryTarget(
+        function=target.function,
+        alias=target.alias,
+        stable_version=target.from_version,
+        canary_version=target.to_version,
+        api_name=target.api_name,
+        api_id=target.api_id,
+        stage=target.stage,
+        mode=Mode.ALIAS if target.mode is Mode.ALIAS else Mode.STAGE,
+    )
 
 
-def _progress(analysis: CanaryAnalysis, previous: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The numbers the live views show: per-arm counts, evidence against its threshold."""
+def _progress(analysis: CanaryAnalysis) -> Progress:
+    """The numbers the live views show, from the analysis as it is now."""
     errors, latency = analysis.verdicts()
     stable, canary = analysis.errors.requests
-    stable_err, canary_err = analysis.errors.errors
-    return {
-        "stableRequests": stable,
-        "canaryRequests": canary,
-        "stableErrors": stable_err,
-        "canaryErrors": canary_err,
-        "errorEvidence": errors.evidence,
-        "errorThreshold": errors.threshold,
-        "errorReason": errors.reason,
-        "latencyEvidence": latency.evidence,
-        "latencyThreshold": latency.threshold,
-        "latencyReason": latency.reason,
-        "remainingCanaryRequests": analysis.remaining_canary_requests(),
-    }
+    stable_errors, canary_errors = analysis.errors.errors
+    return Progress(
+        stable_requests=stable,
+        canary_requests=canary,
+        stable_errors=stable_errors,
+        canary_errors=canary_errors,
+        error_evidence=errors.evidence,
+        error_threshold=errors.threshold,
+        error_reason=errors.reason,
+        latency_evidence=latency.evidence,
+        latency_threshold=latency.threshold,
+        latency_reason=latency.reason,
+        remaining_canary_requests=analysis.remaining_canary_requests(),
+    )
 
 
-def _copy(document: Mapping[str, Any]) -> dict[str, Any]:
-    import copy
-
-    return copy.deepcopy(dict(document))
-
-
-def _call_webhook(url: str, payload: Mapping[str, Any], timeout: float) -> tuple[bool, str]:
-    try:
-        response = httpx.post(url, json=dict(payload), timeout=timeout)
-    except httpx.HTTPError as error:
-        return False, f"webhook {url} failed: {error}"
-    if 200 <= response.status_code < 300:
-        return True, f"webhook answered {response.status_code}"
-    return False, f"webhook answered {response.status_code}: {response.text[:200]}"
-
-
-def post_webhooks(body: Mapping[str, Any]) -> None:
-    """Best-effort JSON notification to each URL; a failing receiver never stops a rollout."""
-    for url in body.get("urls", ()):
-        payload = {k: v for k, v in body.items() if k != "urls"}
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.post(url, json=payload, timeout=2.0)
-
-
-def rollout_ended_badly(document: Mapping[str, Any]) -> bool:
-    return document.get("status") in BAD_ENDINGS
-
-
-__all__: Sequence[str] = (
-    "ABORTED",
-    "PROMOTED",
-    "ROLLED_BACK",
-    "Controller",
-    "StoredRollout",
-    "rollout_ended_badly",
-)
+__all__ = ["Controller", "StoredRollout"]

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from apicanary.errors import BadInputError, RolloutError
+from apicanary.rollout.state import IntentKind
 from apicanary.store import Store
 
 MIGRATIONS = [
@@ -60,7 +61,7 @@ MIGRATIONS = [
     """
 ]
 
-INTENT_KINDS = ("promote", "promote-full", "abort", "pause", "resume", "retry")
+INTENT_KINDS = tuple(kind.value for kind in IntentKind)
 
 
 class RolloutConflict(RolloutError):
