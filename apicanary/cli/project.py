@@ -7,11 +7,13 @@ from typing import Any
 
 import click
 
+from apicanary.cli.backends.local import LocalBackend
 from apicanary.cli.client import ControlClient
 from apicanary.cli.output import emit, output_option
-from apicanary.cli.rollout import BAD_ENDINGS, Backend, watch
+from apicanary.cli.rollout import watch
 from apicanary.errors import RolloutEndedBadly
 from apicanary.project.scaffold import scaffold_project
+from apicanary.rollout.state import ended_badly
 
 
 @click.command()
@@ -62,13 +64,11 @@ def deploy(template: Path, time_scale: float | None, wait: bool, control_url: st
     if not wait:
         emit(result, _deploy_text)
         return
-    options = {"backend": "local", "control_url": control_url, "region": None,
-               "profile": None, "endpoint_url": None, "state_dir": Path(".apicanary")}  # fmt: skip
-    backend = Backend(options)
+    backend = LocalBackend(control_url)
     finals = [watch(backend, doc["id"]) for doc in rollouts]
     result["rollouts"] = finals
     emit(result, _deploy_text)
-    bad = [d for d in finals if d["status"] in BAD_ENDINGS]
+    bad = [d for d in finals if ended_badly(d)]
     if bad:
         error = RolloutEndedBadly(
             "; ".join(f"rollout {d['id']} ended {d['status']}: {d['reason']}" for d in bad)

@@ -8,7 +8,6 @@ through boto3, with its journal in ``--state-dir``; ``start`` therefore waits by
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,16 @@ import click
 import yaml
 
 from apicanary.cli import rollout_view
-from apicanary.cli.client import ControlClient
+from apicanary.cli.backends import BACKENDS, RolloutBackend, open_backend
 from apicanary.cli.output import emit, output_mode, output_option
 from apicanary.errors import BadInputError, RolloutEndedBadly
 from apicanary.platform.base import Mode
-
-BAD_ENDINGS = ("rolled_back", "aborted")
+from apicanary.rollout.state import RolloutState, Status, ended_badly
 
 
 def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--backend", type=click.Choice(["local", "aws"]), default="local",
+        click.option("--backend", type=click.Choice(list(BACKENDS)), default="local",
                      show_default=True, help="local: a running 'apicanary serve'; aws: boto3."),
         click.option("--control-url", default=None,
                      help="Local server (default $APICANARY_CONTROL_URL or http://127.0.0.1:3001)."),
@@ -42,76 +40,17 @@ def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-class Backend:
-    """The operations the commands need, over the local server or an in-process controller."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.kind = options["backend"]
-        self.options = options
-        self._client: ControlClient | None = None
-        self._aws: Any = None
-
-    @property
-    def client(self) -> ControlClient:
-        if self._client is None:
-            self._client = ControlClient(self.options["control_url"])
-        return self._client
-
-    def aws(self) -> Any:
-        if self._aws is None:
-            from apicanary.cli.backends.aws import AwsBackend
-
-            self._aws = AwsBackend(
-                state_dir=self.options["state_dir"],
-                region=self.options["region"],
-                profile=self.options["profile"],
-                endpoint_url=self.options["endpoint_url"],
-            )
-        return self._aws
-
-    def start(self, request: dict[str, Any]) -> dict[str, Any]:
-        if self.kind == "aws":
-            return dict(self.aws().start(request))
-        return dict(self.client.post("/_apicanary/rollouts", request))
-
-    def get(self, rollout_id: str | None) -> dict[str, Any]:
-        if rollout_id is None:
-            rollouts = self.list_all()
-            if not rollouts:
-                raise BadInputError("there are no rollouts yet", hint="apicanary rollout start ...")
-            return rollouts[0]
-        if self.kind == "aws":
-            return dict(self.aws().get(rollout_id))
-        return dict(self.client.get(f"/_apicanary/rollouts/{rollout_id}"))
-
-    def list_all(self) -> list[dict[str, Any]]:
-        if self.kind == "aws":
-            return list(self.aws().list_all())
-        return list(self.client.get("/_apicanary/rollouts")["rollouts"])
-
-    def events(self, rollout_id: str) -> list[dict[str, Any]]:
-        if self.kind == "aws":
-            return list(self.aws().events(rollout_id))
-        return list(self.client.get(f"/_apicanary/rollouts/{rollout_id}/events")["events"])
-
-    def intent(self, rollout_id: str, kind: str) -> dict[str, Any]:
-        if self.kind == "aws":
-            return dict(self.aws().intent(rollout_id, kind))
-        return dict(self.client.post(f"/_apicanary/rollouts/{rollout_id}/intents", {"kind": kind}))
-
-    def drive(self, rollout_id: str, on_tick: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Wait for the rollout to end, showing each new state."""
-        if self.kind == "aws":
-            return dict(self.aws().run(rollout_id, on_tick))
-        while True:
-            document = self.get(rollout_id)
-            on_tick(document)
-            if document.get("terminal"):
-                return document
-            time.sleep(0.5)
+def newest_or(backend: RolloutBackend, rollout_id: str | None) -> dict[str, Any]:
+    """The rollout ``rollout_id``, or the newest one when no id is given."""
+    if rollout_id is not None:
+        return backend.get(rollout_id)
+    rollouts = backend.list_all()
+    if not rollouts:
+        raise BadInputError("there are no rollouts yet", hint="apicanary rollout start ...")
+    return rollouts[0]
 
 
-def watch(backend: Backend, rollout_id: str) -> dict[str, Any]:
+def watch(backend: RolloutBackend, rollout_id: str) -> dict[str, Any]:
     """Draw live progress until the rollout ends; rich on a terminal, lines in a pipe."""
     if output_mode() == "json":
         return backend.drive(rollout_id, lambda _doc: None)
@@ -135,7 +74,7 @@ def watch(backend: Backend, rollout_id: str) -> dict[str, Any]:
 
 def finish(document: dict[str, Any]) -> None:
     emit(document, lambda d: rollout_view.text(rollout_view.view(d)))
-    if document.get("status") in BAD_ENDINGS:
+    if ended_badly(document):
         error = RolloutEndedBadly(
             f"rollout {document['id']} ended {document['status']}: {document.get('reason')}"
         )
@@ -170,7 +109,7 @@ def rollout() -> None:
 @output_option
 def start(**options: Any) -> None:
     """Release a version through a canary rollout."""
-    backend = Backend(options)
+    backend = open_backend(options)
     request: dict[str, Any] = {
         "function": options["function"],
         "alias": options["alias"],
@@ -187,7 +126,7 @@ def start(**options: Any) -> None:
     if options["force"]:
         request["force"] = True
     document = backend.start(request)
-    wait = options["wait"] if options["wait"] is not None else backend.kind == "aws"
+    wait = options["wait"] if options["wait"] is not None else backend.waits_by_default
     if not wait:
         emit(document, lambda d: f"started rollout {d['id']}: {d['strategySummary']}")
         return
@@ -206,28 +145,14 @@ def status(
     rollout_id: str | None, follow: bool, function: str | None, alias: str, **options: Any
 ) -> None:
     """Show a rollout (the newest if no id is given)."""
-    backend = Backend(options)
-    if function is not None and rollout_id is None and backend.kind == "aws":
-        from apicanary.rollout import lease
-
-        aws = backend.aws()
-        description = aws.platform.get_alias(function, alias).description
-        state = lease.judge(description, aws.controller.clock.now())
-        marker = state.marker
-        found = {
-            "function": function,
-            "alias": alias,
-            "state": state.judgement,
-            "reason": state.reason,
-            "marker": None if marker is None else {
-                "rolloutId": marker.rollout_id, "toVersion": marker.to_version,
-                "fromVersion": marker.from_version, "weight": marker.weight,
-                "expiresAt": marker.expires_at,
-            },
-        }  # fmt: skip
+    backend = open_backend(options)
+    found = None
+    if function is not None and rollout_id is None:
+        found = backend.alias_marker(function, alias)
+    if found is not None:
         emit(found, lambda f: f"{f['function']}:{f['alias']}: {f['state']} {f['reason']}".strip())
         return
-    document = backend.get(rollout_id)
+    document = newest_or(backend, rollout_id)
     if follow:
         # waited on: exit 3 if it ended rolled back or aborted, even if it already had
         if not document.get("terminal"):
@@ -242,17 +167,17 @@ def status(
 @output_option
 def list_rollouts(**options: Any) -> None:
     """List rollouts, newest first."""
-    rollouts = Backend(options).list_all()
+    rollouts = open_backend(options).list_all()
 
     def render(items: list[dict[str, Any]]) -> str:
         if not items:
             return "no rollouts"
         rows = []
-        for doc in items:
-            t = doc["target"]
+        for state in map(RolloutState.from_dict, items):
+            t = state.target
             rows.append(
-                f"{doc['id']}  {doc['status']:<12} {t['function']}:{t['alias']} "
-                f"{t['fromVersion']}→{t['toVersion']} {t['mode']:<5} {doc.get('reason', '')}"
+                f"{state.id}  {state.status:<12} {t.function}:{t.alias} "
+                f"{t.from_version}→{t.to_version} {t.mode:<5} {state.reason}"
             )
         return "\n".join(rows)
 
@@ -265,8 +190,7 @@ def _intent_command(kind: str, help_text: str) -> click.Command:
     @backend_options
     @output_option
     def command(rollout_id: str, **options: Any) -> None:
-        backend = Backend(options)
-        document = backend.intent(rollout_id, kind)
+        document = open_backend(options).intent(rollout_id, kind)
         emit(
             {"rolloutId": document.get("id", rollout_id), "intent": kind},
             f"{kind}: asked; the controller acts on its next tick",
@@ -288,11 +212,11 @@ def abort(rollout_id: str | None, function: str | None, alias: str, **options: A
     With ``--backend aws --function F`` and no id, the rollout is found from the marker on the
     alias (from any machine, even if the one running it died) and rolled back at once.
     """
-    backend = Backend(options)
+    backend = open_backend(options)
     if rollout_id is None:
-        if backend.kind != "aws" or function is None:
+        if function is None:
             raise BadInputError("give a ROLLOUT_ID (or --backend aws --function F --alias A)")
-        result = backend.aws().controller.abort_by_alias(function, alias)
+        result = backend.abort_by_alias(function, alias)
         emit(result, lambda r: f"rolled {r['function']}:{r['alias']} back to version "
                                f"{r['rolledBackTo']} (rollout {r['rolloutId']})")  # fmt: skip
         return
@@ -315,7 +239,7 @@ rollout.add_command(_intent_command("resume", "Continue a paused or waiting roll
 def promote(rollout_id: str, full: bool, **options: Any) -> None:
     """End the current step now (or, with --full, promote at once)."""
     kind = "promote-full" if full else "promote"
-    Backend(options).intent(rollout_id, kind)
+    open_backend(options).intent(rollout_id, kind)
     emit({"rolloutId": rollout_id, "intent": kind}, f"{kind}: asked")
 
 
@@ -326,27 +250,27 @@ def promote(rollout_id: str, full: bool, **options: Any) -> None:
 @output_option
 def retry(rollout_id: str, wait: bool, **options: Any) -> None:
     """Start a rolled-back or aborted rollout again (same target and strategy)."""
-    backend = Backend(options)
-    old = backend.get(rollout_id)
-    if not old.get("terminal") or old["status"] == "promoted":
-        raise BadInputError(f"rollout {old['id']} is {old['status']}: only an ended, "
+    backend = open_backend(options)
+    old = RolloutState.from_dict(backend.get(rollout_id))
+    if not old.terminal or old.status is Status.PROMOTED:
+        raise BadInputError(f"rollout {old.id} is {old.status}: only an ended, "
                             "rolled-back or aborted rollout can be retried")  # fmt: skip
-    target = old["target"]
-    request = {
-        "function": target["function"],
-        "alias": target["alias"],
-        "toVersion": target["toVersion"],
-        "mode": target["mode"],
-        "strategy": old["strategy"],
+    target = old.target
+    request: dict[str, Any] = {
+        "function": target.function,
+        "alias": target.alias,
+        "toVersion": target.to_version,
+        "mode": target.mode.value,
+        "strategy": old.strategy.to_dict(),
     }
-    if target["mode"] != "alias":
-        request.update(api=target["apiId"], stage=target["stage"])
-        request["stageVariable"] = next(iter(target["overrides"]), "lambdaAlias")
+    if target.mode is not Mode.ALIAS:
+        request.update(api=target.api_id, stage=target.stage)
+        request["stageVariable"] = next(iter(target.overrides), "lambdaAlias")
     document = backend.start(request)
     if wait:
         finish(watch(backend, document["id"]))
         return
-    emit(document, lambda d: f"started rollout {d['id']} (retry of {old['id']})")
+    emit(document, lambda d: f"started rollout {d['id']} (retry of {old.id})")
 
 
 @rollout.command()
@@ -355,8 +279,8 @@ def retry(rollout_id: str, wait: bool, **options: Any) -> None:
 @output_option
 def history(rollout_id: str | None, **options: Any) -> None:
     """The journal of a rollout: every step, weight, measurement and decision."""
-    backend = Backend(options)
-    document = backend.get(rollout_id)
+    backend = open_backend(options)
+    document = newest_or(backend, rollout_id)
     events = backend.events(document["id"])
 
     def render(items: list[dict[str, Any]]) -> str:

@@ -7,19 +7,27 @@ carries a marker (``platform/marker.py``) so other machines can find it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from apicanary.cli.backends.base import Document, OnTick
 from apicanary.clock import SystemClock
 from apicanary.platform.aws.platform import AwsPlatform
+from apicanary.rollout import lease
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal
 from apicanary.rollout.service import start_rollout
+from apicanary.rollout.views import with_view
 from apicanary.store import Store
+
+TICK_S = 1.0
 
 
 class AwsBackend:
+    name = "aws"
+    waits_by_default = True
+
     def __init__(
         self,
         *,
@@ -28,28 +36,53 @@ class AwsBackend:
         profile: str | None,
         endpoint_url: str | None,
     ) -> None:
-        clock = SystemClock()
+        self.clock = SystemClock()
         self.platform = AwsPlatform.connect(
-            region=region, profile=profile, endpoint_url=endpoint_url, clock=clock
+            region=region, profile=profile, endpoint_url=endpoint_url, clock=self.clock
         )
         self.journal = Journal(Store(state_dir / "aws"))
-        self.controller = Controller(self.journal, self.platform, clock)
+        self.controller = Controller(self.journal, self.platform, self.clock)
 
-    def start(self, request: dict[str, Any]) -> dict[str, Any]:
-        return start_rollout(self.controller, self.platform, request)
+    def start(self, request: Mapping[str, Any]) -> Document:
+        return self._public(start_rollout(self.controller, self.platform, request))
 
-    def get(self, rollout_id: str) -> dict[str, Any]:
-        return self.journal.load(rollout_id).document
+    def get(self, rollout_id: str) -> Document:
+        return self._public(self.journal.load(rollout_id).document)
 
-    def list_all(self) -> list[dict[str, Any]]:
-        return [s.document for s in self.journal.rollouts()]
+    def list_all(self) -> list[Document]:
+        return [self._public(s.document) for s in self.journal.rollouts()]
 
     def events(self, rollout_id: str) -> list[dict[str, Any]]:
         stored = self.journal.load(rollout_id)
         return [e.to_dict() for e in self.journal.events(stored.id)]
 
-    def intent(self, rollout_id: str, kind: str) -> dict[str, Any]:
-        return self.controller.request(rollout_id, kind)
+    def intent(self, rollout_id: str, kind: str) -> Document:
+        return self._public(self.controller.request(rollout_id, kind))
 
-    def run(self, rollout_id: str, on_tick: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        return self.controller.run_until_done(rollout_id, tick_s=1.0, on_tick=on_tick)
+    def drive(self, rollout_id: str, on_tick: OnTick) -> Document:
+        final = self.controller.run_until_done(
+            rollout_id, tick_s=TICK_S, on_tick=lambda doc: on_tick(self._public(doc))
+        )
+        return self._public(final)
+
+    def alias_marker(self, function: str, alias: str) -> dict[str, Any] | None:
+        description = self.platform.get_alias(function, alias).description
+        state = lease.judge(description, self.clock.now())
+        marker = state.marker
+        return {
+            "function": function,
+            "alias": alias,
+            "state": state.judgement,
+            "reason": state.reason,
+            "marker": None if marker is None else {
+                "rolloutId": marker.rollout_id, "toVersion": marker.to_version,
+                "fromVersion": marker.from_version, "weight": marker.weight,
+                "expiresAt": marker.expires_at,
+            },
+        }  # fmt: skip
+
+    def abort_by_alias(self, function: str, alias: str) -> dict[str, Any]:
+        return self.controller.abort_by_alias(function, alias)
+
+    def _public(self, document: Mapping[str, Any]) -> Document:
+        return with_view(document, self.clock.now())
