@@ -1,5 +1,7 @@
 // apicanary dashboard: polls /_apicanary/view every second and updates the DOM in place.
 // Buttons only write intents (POST /_apicanary/rollouts/{id}/intents); the controller acts.
+// Each rollout carries its server-side view-model (`view`): phase text, arms, evidence and
+// the allowed actions come from there; this file only draws them.
 
 const VIEW_URL = "/_apicanary/view";
 const TOKEN_KEY = "apicanary.controlToken";
@@ -13,14 +15,6 @@ const INTENT_LABELS = {
   pause: "Pause",
   resume: "Resume",
   abort: "Abort",
-};
-// which intents make sense in which status (the controller ignores the others anyway)
-const ENABLED = {
-  promote: ["running", "waiting", "paused"],
-  "promote-full": ["running", "waiting", "paused"],
-  pause: ["running", "waiting"],
-  resume: ["paused", "waiting"],
-  abort: ["running", "waiting", "paused"],
 };
 
 const state = {
@@ -150,8 +144,6 @@ const pct = (value) => `${num(value, 2)}%`;
 const ms = (value) => (value === null || value === undefined ? "–" : `${num(value, value < 10 ? 1 : 0)} ms`);
 const clock = (epoch) =>
   epoch ? new Date(epoch * 1000).toLocaleTimeString([], { hour12: false }) : "–";
-const statusText = (status) => String(status || "").replace("_", " ");
-const targetText = (t) => `${t.function}:${t.alias} ${t.fromVersion ?? "?"} → ${t.toVersion}`;
 
 // -- rollouts --------------------------------------------------------------------------------
 
@@ -161,38 +153,35 @@ function createRollout() {
 
 function updateRollout(card, r) {
   const f = (name) => card.querySelector(`[data-f="${name}"]`);
-  const t = r.target || {};
-  const name = `${t.function}:${t.alias}`;
+  const v = r.view;
+  const name = `${v.function}:${v.alias}`;
   setText(f("title"), name);
   const badge = f("status");
-  setText(badge, statusText(r.status));
-  setAttr(badge, "class", `badge s-${r.status}`);
-  setText(f("versions"), `version ${t.fromVersion ?? "?"} → ${t.toVersion}`);
-  setText(f("mode"), t.mode === "alias" ? "alias weights" : `${t.mode} mode, stage ${t.stage ?? "?"}`);
-  setText(f("strategy"), r.strategySummary || "");
-  setText(f("id"), r.id);
-  const weight = Math.max(0, Math.min(100, Number(r.weight) || 0));
+  setText(badge, v.statusText);
+  setAttr(badge, "class", `badge s-${v.status}`);
+  setText(f("versions"), `version ${v.fromVersion} → ${v.toVersion}`);
+  setText(f("mode"), v.modeText);
+  setText(f("strategy"), v.strategy);
+  setText(f("id"), v.id);
+  const weight = Math.max(0, Math.min(100, Number(v.weight) || 0));
   setText(f("weight"), pct(weight));
   const bar = f("bar");
   if (bar.style.width !== `${weight}%`) bar.style.width = `${weight}%`;
   const meter = f("meter");
   setAttr(meter, "aria-valuenow", weight);
   setAttr(meter, "aria-label", `Canary weight of ${name}`);
-  setText(f("share"), pct(r.effectiveShare));
-  const steps = r.strategy?.steps?.length;
-  setText(f("phase"), r.phase === "steps" && steps ? `steps, ${r.step + 1} of ${steps}` : r.phase);
-  const p = r.progress || {};
-  setText(f("stable"), `${p.stableRequests ?? 0} (${p.stableErrors ?? 0})`);
-  setText(f("canary"), `${p.canaryRequests ?? 0} (${p.canaryErrors ?? 0})`);
-  setText(f("errorEvidence"), `${num(p.errorEvidence)} / ${num(p.errorThreshold)}`);
-  setText(f("latencyEvidence"), `${num(p.latencyEvidence)} / ${num(p.latencyThreshold)}`);
-  setText(f("remaining"), p.remainingCanaryRequests ?? "–");
-  setText(f("reason"), r.lastError ? `last error: ${r.lastError}` : r.reason || p.errorReason || "");
-  setAttr(f("actions"), "aria-label", `Actions for rollout ${r.id} (${name})`);
+  setText(f("share"), pct(v.share));
+  setText(f("phase"), v.phaseText);
+  setText(f("stable"), `${v.stable.requests} (${v.stable.errors})`);
+  setText(f("canary"), `${v.canary.requests} (${v.canary.errors})`);
+  setText(f("errorEvidence"), `${num(v.errorEvidence)} / ${num(v.errorThreshold)}`);
+  setText(f("latencyEvidence"), `${num(v.latencyEvidence)} / ${num(v.latencyThreshold)}`);
+  setText(f("remaining"), v.remainingCanaryRequests ?? "–");
+  setText(f("reason"), v.note);
+  setAttr(f("actions"), "aria-label", `Actions for rollout ${v.id} (${name})`);
   const busy = card.dataset.busy === "1";
   for (const button of card.querySelectorAll("button[data-intent]")) {
-    const allowed = (ENABLED[button.dataset.intent] || []).includes(r.status);
-    button.disabled = busy || !allowed;
+    button.disabled = busy || !v.allowedActions.includes(button.dataset.intent);
   }
 }
 
@@ -254,9 +243,9 @@ function renderPast(past) {
     const button = idCell.firstElementChild;
     setText(button, r.id);
     setAttr(button, "aria-label", `Show the journal of rollout ${r.id}`);
-    setText(target, targetText(r.target || {}));
-    setText(status.firstElementChild, statusText(r.status));
-    setAttr(status.firstElementChild, "class", `badge s-${r.status}`);
+    setText(target, r.view.target);
+    setText(status.firstElementChild, r.view.statusText);
+    setAttr(status.firstElementChild, "class", `badge s-${r.view.status}`);
     setText(reason, r.reason || "");
     setText(ended, clock(r.endedAt || r.updatedAt));
   };
@@ -282,7 +271,7 @@ function chooseJournal(view) {
   }
   const shown = all.find((r) => r.id === state.journalFor);
   $("#no-journal").hidden = Boolean(shown);
-  setText($("#journal-for"), shown ? `${targetText(shown.target || {})} · ${shown.id}` : "");
+  setText($("#journal-for"), shown ? `${shown.view.target} · ${shown.id}` : "");
 }
 
 async function pollJournal() {

@@ -21,7 +21,9 @@ View-model shape (``generatedAt`` and every time are epoch seconds)::
                            "requests", "errors"}]},
      "runtime": {...Runtime.stats()}}
 
-Rollout documents are the controller's, minus its internal ``analysis`` state and ``cursor``.
+Rollout documents are the controller's, minus its internal ``analysis`` state and ``cursor``,
+plus their ``view`` (``rollout/views.py``): the page draws that (phase text, arms, evidence,
+allowed actions) and derives nothing itself.
 Series come from the metric store: ``AWS/Lambda`` under ``{FunctionName, Resource=fn:alias,
 ExecutedVersion}``, one value per complete period (``null`` where a period had no requests).
 """
@@ -43,6 +45,7 @@ from apicanary.engine.cloudwatch.metrics import MetricStore
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.service import AliasState, LambdaView
 from apicanary.rollout.journal import Journal
+from apicanary.rollout.views import with_view
 from apicanary.server.awshttp import json_response
 
 DEFAULT_MINUTES = 5
@@ -84,7 +87,7 @@ def build_view(
     end = math.floor(now / period) * period  # complete periods only: no half-filled last point
     start = end - max(1, min(minutes * 60 // period, MAX_POINTS)) * period
     view = engine.lambdas.view
-    documents = [_public(doc) for doc in rollouts]
+    documents = [_public(doc, now) for doc in rollouts]
     active = [d for d in documents if not d.get("terminal")]
     past = sorted(
         (d for d in documents if d.get("terminal")),
@@ -269,8 +272,8 @@ def _rollout_roles(active: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str, 
     return roles
 
 
-def _public(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in PRIVATE_KEYS}
+def _public(document: Mapping[str, Any], now: float) -> dict[str, Any]:
+    return {k: v for k, v in with_view(document, now).items() if k not in PRIVATE_KEYS}
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,14 +1,16 @@
 """The ``/_apicanary`` JSON API: rollouts (start, list, read, history, intents) and views.
 
 The CLI and the dashboard only write *intents* here; the controller consumes them on its next
-tick. Errors are ``{"error": {"type", "message", "hint"}}`` with 400 for bad input, 404 for
-an unknown rollout, 409 for a conflict, 500 otherwise.
+tick. Every rollout document served carries its ``view`` (``rollout/views.py``: the same
+view-model the CLI draws). Errors are ``{"error": {"type", "message", "hint"}}`` with 400
+for bad input, 404 for an unknown rollout, 409 for a conflict, 500 otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +21,7 @@ from apicanary.platform.base import Platform
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal, RolloutConflict
 from apicanary.rollout.service import start_rollout
+from apicanary.rollout.views import with_view
 from apicanary.server.awshttp import json_response, read_json
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -52,20 +55,25 @@ def routes(
     platform: Platform,
     poke: Callable[[], None] = lambda: None,
 ) -> list[BaseRoute]:
+    def public(document: dict[str, Any]) -> dict[str, Any]:
+        return with_view(document, controller.clock.now())
+
+    def listed(active: bool) -> list[dict[str, Any]]:
+        return [public(s.document) for s in journal.rollouts(active_only=active)]
+
     async def list_rollouts(request: Request) -> Response:
         active = request.query_params.get("active") == "1"
-        stored = await asyncio.to_thread(journal.rollouts, active_only=active)
-        return json_response({"rollouts": [s.document for s in stored]})
+        return json_response({"rollouts": await asyncio.to_thread(listed, active)})
 
     async def start(request: Request) -> Response:
         body = await read_json(request)
         document = await asyncio.to_thread(start_rollout, controller, platform, body)
         poke()
-        return json_response(document, 201)
+        return json_response(await asyncio.to_thread(public, document), 201)
 
     async def get_rollout(request: Request) -> Response:
         stored = await asyncio.to_thread(journal.load, request.path_params["rollout_id"])
-        return json_response(stored.document)
+        return json_response(await asyncio.to_thread(public, stored.document))
 
     async def history(request: Request) -> Response:
         rollout_id = request.path_params["rollout_id"]
@@ -83,7 +91,8 @@ def routes(
             controller.request, request.path_params["rollout_id"], kind
         )
         poke()
-        return json_response({"accepted": kind, "rollout": document}, 202)
+        shown = await asyncio.to_thread(public, document)
+        return json_response({"accepted": kind, "rollout": shown}, 202)
 
     return [
         Route("/_apicanary/rollouts", _guarded(list_rollouts), methods=["GET"]),

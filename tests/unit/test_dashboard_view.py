@@ -12,6 +12,9 @@ import pytest
 from apicanary.clock import VirtualClock
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.rollout.state import Phase, RolloutState, Status
+from apicanary.rollout.strategy.parse import parse_strategy
+from apicanary.rollout.target import RolloutTarget
 from apicanary.server.dashboard import build_view
 from tests.support.apigw import make_api
 from tests.support.lambda_zips import handler_zip
@@ -55,18 +58,18 @@ def invocation(at: float, version: str, duration: float, error: bool = False) ->
 
 
 def rollout(rid: str, *, terminal: bool, ended: float | None = None) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "status": "promoted" if terminal else "waiting",
-        "terminal": terminal,
-        "target": {"function": "api", "alias": "live", "fromVersion": "1", "toVersion": "2",
-                   "mode": "alias", "apiId": None, "stage": None},
-        "weight": 20.0,
-        "analysis": {"internal": "state"},
-        "cursor": 17,
-        "endedAt": ended,
-        "updatedAt": ended or T0,
-    }  # fmt: skip
+    target = RolloutTarget(function="api", alias="live", from_version="1", to_version="2")
+    strategy = parse_strategy({"steps": [{"setWeight": 20}, {"pause": {}}]})
+    state = RolloutState(
+        id=rid, target=target, strategy=strategy, created_at=T0 - 200, phase=Phase.STEPS,
+        step=1, weight=20.0, effective_share=20.0, analysis={"internal": "state"}, cursor=17,
+        updated_at=ended or T0,
+    )  # fmt: skip
+    if terminal:
+        state.end(Status.PROMOTED, "promoted", ended or T0, share=100.0)
+    else:
+        state.move(Status.WAITING)
+    return state.to_dict()
 
 
 def test_functions_apis_and_rollouts(engine: Engine) -> None:
@@ -101,6 +104,12 @@ def test_functions_apis_and_rollouts(engine: Engine) -> None:
     assert [d["id"] for d in view["rollouts"]["past"]] == ["newer", "old"]  # latest end first
     active = view["rollouts"]["active"][0]
     assert "analysis" not in active and "cursor" not in active and active["weight"] == 20.0
+    # each rollout carries the one view-model; the page draws it and derives nothing
+    drawn = active["view"]
+    assert drawn["phaseText"] == "steps, 2 of 3" and drawn["statusText"] == "waiting"
+    assert drawn["allowedActions"] == ["promote", "promote-full", "pause", "resume", "abort"]
+    assert [s["state"] for s in drawn["steps"]] == ["done", "current", "todo"]
+    assert view["rollouts"]["past"][0]["view"]["allowedActions"] == []
     assert view["runtime"] == {"workers": 3}
 
 
