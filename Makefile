@@ -21,6 +21,7 @@ check: install
 	$(BIN)/ruff check apicanary tests bench
 	$(BIN)/ruff format --check apicanary tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
