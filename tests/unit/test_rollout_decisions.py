@@ -5,6 +5,7 @@ paths with real workers and real HTTP are in tests/functional/test_controller.py
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -412,17 +413,23 @@ def test_both_mode_multiplies_the_shares(w: World) -> None:
 # -- what a tick does not redo ----------------------------------------------------------------
 
 
+def counted(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[Any, ...]]:
+    """Every call of ``owner.name`` from now on (it still does its work)."""
+    calls: list[tuple[Any, ...]] = []
+    original = getattr(owner, name)
+
+    def wrapper(*args: Any) -> Any:
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, staticmethod(wrapper) if isinstance(owner, type) else wrapper)
+    return calls
+
+
 def test_the_strategy_is_validated_once_not_on_every_tick(
     w: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[object] = []
-    original = state_module.parse_strategy
-
-    def counting(spec: object) -> object:
-        calls.append(spec)
-        return original(spec)
-
-    monkeypatch.setattr(state_module, "parse_strategy", counting)
+    calls = counted(monkeypatch, state_module, "parse_strategy")
     state_module._strategy_of.cache_clear()
     rid = w.start({"name": "counted", **TIMED})
     for _ in range(5):
@@ -433,14 +440,7 @@ def test_the_strategy_is_validated_once_not_on_every_tick(
 def test_the_analysis_is_rebuilt_only_when_someone_else_saved(
     w: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rebuilt: list[object] = []
-    original = CanaryAnalysis.from_dict
-
-    def counting(data: object) -> CanaryAnalysis:
-        rebuilt.append(data)
-        return original(data)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(CanaryAnalysis, "from_dict", staticmethod(counting))
+    rebuilt = counted(monkeypatch, CanaryAnalysis, "from_dict")
     rid = w.start(HOLD)
     for _ in range(5):
         w.tick(rid, canary=5, stable=20)
