@@ -2,7 +2,7 @@
 
 Each check raises :class:`Invalid` with a message that names the value as the user wrote it
 and what is allowed (``150 is out of range: must be 0..100``); the caller adds the path.
-The pydantic models in ``parse.py`` wrap these, and so does the SAM adapter (``resolve.py``).
+The pydantic models in ``spec.py`` wrap these, and so does the SAM adapter (``resolve.py``).
 """
 
 from __future__ import annotations
