@@ -3,11 +3,13 @@
 // Each rollout carries its server-side view-model (`view`): phase text, arms, evidence and
 // the allowed actions come from there; this file only draws them.
 
+import { renderCharts } from "./charts.js";
+import { $, clock, el, num, pct, setAttr, setText, syncChildren } from "./dom.js";
+
 const VIEW_URL = "/_apicanary/view";
 const TOKEN_KEY = "apicanary.controlToken";
 const POLL_MS = 1000;
 const JOURNAL_MAX = 300;
-const SVG_NS = "http://www.w3.org/2000/svg";
 
 const INTENT_LABELS = {
   promote: "Promote",
@@ -24,8 +26,6 @@ const state = {
   tokenAsked: false,
   view: null,
 };
-
-const $ = (selector, root = document) => root.querySelector(selector);
 
 // -- the control token (only needed off loopback, when APICANARY_CONTROL_TOKEN is set) --------
 
@@ -86,64 +86,6 @@ async function api(path, init = {}) {
   }
   return data;
 }
-
-// -- small DOM helpers -----------------------------------------------------------------------
-
-function setText(el, text) {
-  const value = String(text ?? "");
-  if (el.textContent !== value) el.textContent = value;
-}
-
-function setAttr(el, name, value) {
-  const text = String(value);
-  if (el.getAttribute(name) !== text) el.setAttribute(name, text);
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  return node;
-}
-
-/** Make parent's element children match items (by key), reusing nodes: no flicker. */
-function syncChildren(parent, items, keyOf, create, update) {
-  const existing = new Map();
-  for (const child of parent.children) existing.set(child.dataset.key, child);
-  let previous = null;
-  for (const item of items) {
-    const key = String(keyOf(item));
-    let node = existing.get(key);
-    if (node) existing.delete(key);
-    else {
-      node = create(item);
-      node.dataset.key = key;
-    }
-    update(node, item);
-    const wanted = previous ? previous.nextElementSibling : parent.firstElementChild;
-    if (node !== wanted) parent.insertBefore(node, wanted);
-    previous = node;
-  }
-  for (const stale of existing.values()) stale.remove();
-}
-
-// -- formatting ------------------------------------------------------------------------------
-
-function num(value, digits = 2) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const text = Number(value).toFixed(digits);
-  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
-}
-const pct = (value) => `${num(value, 2)}%`;
-const ms = (value) => (value === null || value === undefined ? "–" : `${num(value, value < 10 ? 1 : 0)} ms`);
-const clock = (epoch) =>
-  epoch ? new Date(epoch * 1000).toLocaleTimeString([], { hour12: false }) : "–";
 
 // -- rollouts --------------------------------------------------------------------------------
 
@@ -338,116 +280,6 @@ function renderRuntime(runtime) {
   for (const dd of document.querySelectorAll("#runtime dd")) {
     setText(dd, runtime[dd.dataset.k] ?? "–");
   }
-}
-
-// -- charts (hand-written SVG) ---------------------------------------------------------------
-
-const CHARTS = [
-  { key: "rps", label: "Requests/s", floor: 1, format: (v) => num(v, v < 10 ? 2 : 1) },
-  { key: "errorRate", label: "Error rate", floor: 0.01, format: (v) => `${num(v * 100, 1)}%` },
-  { key: "p50", label: "p50 latency", floor: 1, format: ms },
-  { key: "p99", label: "p99 latency", floor: 1, format: ms },
-];
-const W = 320;
-const H = 100;
-const PAD = { left: 40, right: 6, top: 6, bottom: 14 };
-
-function niceMax(value, floor) {
-  const v = Math.max(value, floor);
-  const exponent = 10 ** Math.floor(Math.log10(v));
-  const m = v / exponent;
-  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * exponent;
-}
-
-function pathOf(values, max) {
-  const n = values.length;
-  const x = (i) => PAD.left + (n > 1 ? (i / (n - 1)) * (W - PAD.left - PAD.right) : 0);
-  const y = (v) => PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom);
-  let d = "";
-  let pen = false;
-  values.forEach((v, i) => {
-    if (v === null || v === undefined) {
-      pen = false;
-      return;
-    }
-    d += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
-    const next = values[i + 1];
-    if (!pen && (next === null || next === undefined)) d += "h0.01"; // a lone point: a dot
-    pen = true;
-  });
-  return d;
-}
-
-function createChart(spec) {
-  const figure = el("figure", {}, el("figcaption", {}, el("span", {}, spec.label), el("span", { class: "latest" })));
-  const chart = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img" });
-  const bottom = H - PAD.bottom;
-  const middle = (PAD.top + bottom) / 2;
-  for (const y of [PAD.top, middle, bottom]) {
-    chart.append(svg("line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y, y2: y }));
-  }
-  const label = (cls, x, y, anchor) => {
-    const t = svg("text", { class: `axis ${cls}`, x, y, "text-anchor": anchor });
-    chart.append(t);
-    return t;
-  };
-  label("max", PAD.left - 4, PAD.top + 4, "end");
-  label("mid", PAD.left - 4, middle + 4, "end");
-  label("zero", PAD.left - 4, bottom + 3, "end").textContent = "0";
-  label("from", PAD.left, H - 2, "start");
-  label("to", W - PAD.right, H - 2, "end").textContent = "now";
-  chart.append(svg("g", { class: "lines" }));
-  figure.append(chart);
-  return figure;
-}
-
-function updateChart(figure, spec, lines, minutes) {
-  const values = lines.map((line) => line[spec.key]);
-  const peak = Math.max(0, ...values.flat().filter((v) => v !== null && v !== undefined));
-  const max = niceMax(peak, spec.floor);
-  const chart = figure.querySelector("svg");
-  setText(chart.querySelector(".max"), spec.format(max));
-  setText(chart.querySelector(".mid"), spec.format(max / 2));
-  setText(chart.querySelector(".from"), `−${minutes} min`);
-  const latest = lines.map((line) => {
-    const series = line[spec.key];
-    const last = [...series].reverse().find((v) => v !== null && v !== undefined);
-    return `v${line.version} ${last === undefined ? "–" : spec.format(last)}`;
-  });
-  setText(figure.querySelector(".latest"), latest.join(" · "));
-  setAttr(chart, "aria-label", `${spec.label} over the last ${minutes} minutes, latest: ${latest.join(", ")}`);
-  syncChildren(chart.querySelector(".lines"), lines, (line) => line.version,
-    () => svg("path", { class: "line" }),
-    (path, line) => {
-      setAttr(path, "class", `line role-${line.role || "other"}`);
-      setAttr(path, "d", pathOf(line[spec.key], max));
-    });
-}
-
-function renderCharts(series, window_) {
-  const groups = new Map();
-  for (const line of series.lines) {
-    const key = `${line.function}:${line.alias}`;
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(line);
-  }
-  const items = [...groups.entries()].filter(([, lines]) => lines.some((l) => l.requests > 0));
-  $("#no-charts").hidden = items.length > 0;
-  setText($("#window"), `last ${window_.minutes} min, ${window_.period} s periods`);
-  const create = ([key]) => {
-    const heading = el("h3", {}, key);
-    const group = el("div", { class: "chart-group" }, heading, el("ul", { class: "legend" }), el("div", { class: "charts" }));
-    return group;
-  };
-  const update = (group, [, lines]) => {
-    syncChildren(group.querySelector(".legend"), lines, (l) => l.version, () => el("li"), (li, l) => {
-      setAttr(li, "class", `role-${l.role || "other"}`);
-      setText(li, `version ${l.version}${l.role ? ` (${l.role})` : ""}: ${l.requests} requests, ${l.errors} errors`);
-    });
-    syncChildren(group.querySelector(".charts"), CHARTS, (spec) => spec.key, createChart,
-      (figure, spec) => updateChart(figure, spec, lines, window_.minutes));
-  };
-  syncChildren($("#charts"), items, ([key]) => key, create, update);
 }
 
 // -- the loop --------------------------------------------------------------------------------

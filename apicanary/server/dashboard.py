@@ -1,6 +1,6 @@
 """The dashboard: the page at ``/`` and the one view-model it renders, ``/_apicanary/view``.
 
-The page (``apicanary/dashboard/``: HTML, CSS and a vanilla ES module, no build step) polls
+The page (``apicanary/dashboard/``: HTML, CSS and vanilla ES modules, no build step) polls
 the view-model every second and updates its DOM in place; its buttons only write intents to
 the rollouts API (``POST /_apicanary/rollouts/{id}/intents``), which the controller consumes.
 
@@ -58,6 +58,8 @@ PRIVATE_KEYS = ("analysis", "cursor")
 ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "charts.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 PAGE_HEADERS = {
