@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from apicanary.arns import DEFAULT_REGION
 from apicanary.cli.client import control_url
 from apicanary.cli.output import emit, output_option
 from apicanary.errors import ApicanaryError, BadInputError
@@ -103,7 +104,7 @@ def _live(
 
     def local_client(service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=base, region_name="us-east-1",
+            service, endpoint_url=base, region_name=DEFAULT_REGION,
             aws_access_key_id="apicanary", aws_secret_access_key="apicanary",
         )  # fmt: skip
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from apicanary.arns import DEFAULT_REGION
 from apicanary.cli.client import control_url
 from apicanary.cli.output import emit, output_option
 from apicanary.engine.cloudwatch.values import parse_percentile
@@ -70,7 +71,7 @@ def cloudwatch_client(url: str | None) -> Any:
     return boto3.client(
         "cloudwatch",
         endpoint_url=control_url(url),
-        region_name="us-east-1",
+        region_name=DEFAULT_REGION,
         aws_access_key_id=token or "apicanary",
         aws_secret_access_key="apicanary",
         config=Config(

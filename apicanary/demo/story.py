@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 import httpx
 
+from apicanary.arns import DEFAULT_REGION
 from apicanary.demo import releases, report
 from apicanary.demo.traffic import Traffic
 from apicanary.errors import PlatformError
@@ -120,7 +121,7 @@ class DemoRun:
         stop = asyncio.Event()
         load = asyncio.create_task(traffic.run(stop))
         lam = boto3.client(
-            "lambda", endpoint_url=server.control_url, region_name="us-east-1",
+            "lambda", endpoint_url=server.control_url, region_name=DEFAULT_REGION,
             aws_access_key_id="apicanary", aws_secret_access_key="apicanary",
         )  # fmt: skip
         started = time.monotonic()

@@ -14,6 +14,7 @@ import random
 import time
 from pathlib import Path
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock, SystemClock
 from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.engine.cloudwatch.alarms import AlarmEngine
@@ -52,8 +53,8 @@ class Engine:
         *,
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT,
         max_workers_per_version: int | None = None,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a

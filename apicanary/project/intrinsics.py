@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION, alarm_arn, function_arn, partition_of
 from apicanary.project.fields import (
     as_int,
     as_list,
@@ -68,35 +69,12 @@ class _NoValue:
 NO_VALUE: Final = _NoValue()
 
 
-def partition_of(region: str) -> str:
-    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def function_arn(region: str, account_id: str, name: str, qualifier: str | None = None) -> str:
-    """``arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]``."""
-    arn = f"arn:{partition_of(region)}:lambda:{region}:{account_id}:function:{name}"
-    return f"{arn}:{qualifier}" if qualifier else arn
-
-
-def lambda_integration_uri(region: str, target_function_arn: str) -> str:
-    """The API Gateway ``AWS_PROXY`` integration URI invoking ``target_function_arn``."""
-    return (
-        f"arn:{partition_of(region)}:apigateway:{region}:lambda:path/2015-03-31/functions/"
-        f"{target_function_arn}/invocations"
-    )
-
-
 @dataclass(frozen=True)
 class StackContext:
     """Where the local stack lives: the values of the pseudo parameters."""
 
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
     stack_name: str = STACK_NAME
 
     def pseudo(self, name: str) -> Any:
@@ -249,11 +227,8 @@ class Resolver:
         if resource in self._functions:
             return self._function_attribute(resource, attribute, path)
         if kind == ALARM_TYPE and attribute == "Arn":
-            partition = partition_of(self.context.region)
-            return (
-                f"arn:{partition}:cloudwatch:{self.context.region}:{self.context.account_id}:"
-                f"alarm:{self.alarm_name(resource)}"
-            )
+            ctx = self.context
+            return alarm_arn(self.alarm_name(resource), region=ctx.region, account=ctx.account_id)
         if kind is None:
             raise fail(path, f"Fn::GetAtt {resource}.{attribute}: no resource {resource!r}")
         raise fail(
@@ -264,8 +239,9 @@ class Resolver:
 
     def _function_attribute(self, logical_id: str, attribute: str, path: str) -> str:
         if attribute == "Arn":
+            ctx = self.context
             return function_arn(
-                self.context.region, self.context.account_id, self.function_name(logical_id)
+                self.function_name(logical_id), region=ctx.region, account=ctx.account_id
             )
         if attribute == "Alias":
             alias = self.function_alias(logical_id)
@@ -279,7 +255,9 @@ class Resolver:
 
     def _alias_arn(self, logical_id: str, alias: str) -> str:
         ctx = self.context
-        return function_arn(ctx.region, ctx.account_id, self.function_name(logical_id), alias)
+        return function_arn(
+            self.function_name(logical_id), alias, region=ctx.region, account=ctx.account_id
+        )
 
     # --- Fn::Sub and friends ------------------------------------------------------------
 

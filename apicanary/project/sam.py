@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.errors import BadInputError, TemplateError
 from apicanary.project.cfn_yaml import load_cfn_yaml
 from apicanary.project.cw_alarm import put_metric_alarm_input
@@ -47,8 +48,8 @@ def load_project(
     template_path: Path,
     *,
     parameter_overrides: Mapping[str, str] | None = None,
-    region: str = "us-east-1",
-    account_id: str = "123456789012",
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
 ) -> Project:
     """Load the SAM template at ``template_path`` (or the ``template.yaml`` in that directory).
 

@@ -11,10 +11,10 @@ binary media types are checked against API Gateway's limits.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from apicanary.arns import function_arn, integration_target, integration_uri
 from apicanary.project.cfn_yaml import load_cfn_yaml
 from apicanary.project.fields import (
     as_bool,
@@ -29,12 +29,7 @@ from apicanary.project.fields import (
     fail,
     show,
 )
-from apicanary.project.intrinsics import (
-    Resolver,
-    StackContext,
-    function_arn,
-    lambda_integration_uri,
-)
+from apicanary.project.intrinsics import Resolver, StackContext
 from apicanary.project.openapi import BINARY_KEY, INTEGRATION_KEY, Operation, read_definition
 from apicanary.project.sam_template import Props, SamTemplate
 from apicanary.project.specs import (
@@ -53,12 +48,6 @@ _STAGE_VAR_KEY = r"[A-Za-z0-9_]{1,64}"
 _STAGE_VAR_VALUE = r"[A-Za-z0-9\-._~:/?#&=,]{1,512}"
 _CANARY_KEYS: Final = frozenset(
     {"PercentTraffic", "StageVariableOverrides", "UseStageCache", "DeploymentId"}
-)
-_LAMBDA_URI = re.compile(
-    r"arn:aws[a-z-]*:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations"
-)
-_FUNCTION_ARN = re.compile(
-    r"arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:(?P<name>[^:/]+)(?::(?P<qualifier>[^:/]+))?"
 )
 
 
@@ -159,12 +148,12 @@ def _with_event_routes(
                 )
             declared[key] = where
             arn = function_arn(
-                context.region,
-                context.account_id,
                 fn.function_name,
                 fn.auto_publish_alias,
+                region=context.region,
+                account=context.account_id,
             )
-            uri = lambda_integration_uri(context.region, arn)
+            uri = integration_uri(arn, region=context.region)
             integration = IntegrationSpec("AWS_PROXY", uri, fn.logical_id, fn.auto_publish_alias)
             result.append(RouteSpec(event.path, event.method, integration))
     return result
@@ -234,11 +223,10 @@ def lambda_target(uri: str, functions_by_name: Mapping[str, str]) -> tuple[str |
     name → logical id), e.g. a name taken from a stage variable. The qualifier is kept as
     written (``live``, ``7`` or ``${stageVariables.lambdaAlias}``).
     """
-    outer = _LAMBDA_URI.fullmatch(uri)
-    inner = _FUNCTION_ARN.fullmatch(outer.group("arn")) if outer else None
-    if inner is None:
+    target = integration_target(uri)
+    if target is None:
         return None, None
-    return functions_by_name.get(inner.group("name")), inner.group("qualifier")
+    return functions_by_name.get(target.name), target.qualifier
 
 
 def _integration(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.errors import BadInputError
 
 #: SAM ``DeploymentPreference.Type`` short names of CodeDeploy's predefined Lambda configs.
@@ -155,8 +156,8 @@ class Project:
     apis: tuple[ApiSpec, ...] = ()
     alarms: tuple[AlarmSpec, ...] = ()
     parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
 
     def function(self, name: str) -> FunctionSpec:
         """The function whose logical id or function name is ``name`` (BadInputError if none)."""

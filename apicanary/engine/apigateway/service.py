@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
 from apicanary.engine.apigateway import errors as err
 from apicanary.engine.apigateway import validate as valid
@@ -74,8 +75,8 @@ class ApiGatewayService:
         self,
         store: Store,
         clock: Clock,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT,
         rng: random.Random | None = None,
     ) -> None:
         self._store = store

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from apicanary.arns import parse_function_arn, parse_integration_uri
 from apicanary.engine.apigateway import errors as err
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY")
@@ -33,15 +34,9 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _VARIABLE_VALUE = re.compile(r"[A-Za-z0-9\-._~:/?#&=,]+")
 
 _STAGE_VAR = r"\$\{stageVariables\.[A-Za-z0-9_]+\}"
-_NAME_OR_VAR = rf"(?:[A-Za-z0-9_-]|{_STAGE_VAR})+"
-_FUNCTION_ARN = (
-    rf"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{{12}}:function:{_NAME_OR_VAR}(?::{_NAME_OR_VAR})?"
-)
-_FUNCTION_TARGET = rf"{_FUNCTION_ARN}|{_NAME_OR_VAR}"
-_LAMBDA_URI = re.compile(
-    rf"arn:aws[a-z-]*:apigateway:(?P<region>[a-z0-9-]+):lambda:path/2015-03-31/functions/"
-    rf"(?P<function>{_FUNCTION_TARGET})/invocations"
-)
+_NAME_OR_VAR = re.compile(rf"(?:[A-Za-z0-9_-]|{_STAGE_VAR})+")
+_REGION = re.compile(r"[a-z0-9-]+")
+_ACCOUNT = re.compile(r"\d{12}")
 _APIGW_ARN = re.compile(r"arn:aws[a-z-]*:apigateway:[a-z0-9-]+:[a-z0-9.-]+:(?:path|action)/.+")
 
 
@@ -156,8 +151,24 @@ def boolean(value: Any, path: str) -> bool:
 
 def lambda_function_of(uri: str) -> str | None:
     """The function ARN (or templated name) inside a Lambda invocation URI, else ``None``."""
-    match = _LAMBDA_URI.fullmatch(uri)
-    return match.group("function") if match else None
+    parsed = parse_integration_uri(uri)
+    if parsed is None or not _function_target(parsed.function):
+        return None
+    return parsed.function
+
+
+def _function_target(text: str) -> bool:
+    """A function name or function ARN whose name and qualifier may be stage variables."""
+    if _NAME_OR_VAR.fullmatch(text):
+        return True
+    arn = parse_function_arn(text)
+    return (
+        arn is not None
+        and _REGION.fullmatch(arn.region) is not None
+        and _ACCOUNT.fullmatch(arn.account) is not None
+        and _NAME_OR_VAR.fullmatch(arn.name) is not None
+        and (arn.qualifier is None or _NAME_OR_VAR.fullmatch(arn.qualifier) is not None)
+    )
 
 
 def integration(fields: Mapping[str, Any], resource_id: str) -> dict[str, Any]:

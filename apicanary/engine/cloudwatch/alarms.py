@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION, alarm_arn
 from apicanary.clock import Clock
 from apicanary.engine.cloudwatch import queries as metric_data
 from apicanary.engine.cloudwatch.alarm_config import AlarmConfig, parse_alarm
@@ -111,8 +112,8 @@ class AlarmEngine:
         clock: Clock,
         store: Store | None = None,
         *,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT,
     ) -> None:
         self._metrics = metric_store
         self._clock = clock
@@ -511,9 +512,7 @@ class AlarmEngine:
 
     def _describe(self, alarm: _Alarm) -> dict[str, Any]:
         out = alarm.config.describe()
-        out["AlarmArn"] = (
-            f"arn:aws:cloudwatch:{self._region}:{self._account}:alarm:{alarm.config.name}"
-        )
+        out["AlarmArn"] = alarm_arn(alarm.config.name, region=self._region, account=self._account)
         out["AlarmConfigurationUpdatedTimestamp"] = alarm.config_updated
         out["StateValue"] = alarm.state
         out["StateReason"] = alarm.reason

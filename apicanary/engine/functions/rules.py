@@ -11,16 +11,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from apicanary import arns
 from apicanary.engine.functions.runtime.spec import InvocationOutcome
 from apicanary.errors import AwsApiError, invalid_parameter, validation
 
-FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 ALIAS_NAME_RE = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
 VERSION_RE = re.compile(r"^(\$LATEST|[0-9]+)$")
-ARN_RE = re.compile(
-    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
-    r"(?:function:)?(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
-)
 SUPPORTED_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
 TIMEOUT_RANGE = (1, 900)
 MEMORY_RANGE = (128, 32768)
@@ -32,15 +28,15 @@ MAX_DESCRIPTION = 256
 
 def split_function_name(value: str) -> tuple[str, str | None]:
     """``name``, ``name:qualifier`` or any ARN form → (function name, qualifier or None)."""
-    match = ARN_RE.match(value or "")
-    if not match or len(value) > 170:
+    parts = arns.split_function_name(value or "")
+    if parts is None:
         raise validation(
             f"1 validation error detected: Value '{value}' at 'functionName' failed to satisfy "
             "constraint: Member must satisfy regular expression pattern: "
             r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
             r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
         )
-    return match.group("name"), match.group("qualifier")
+    return parts
 
 
 def check_int_range(field: str, value: Any, bounds: tuple[int, int]) -> int:

@@ -24,6 +24,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from apicanary import arns
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
 from apicanary.engine.functions import rules
 from apicanary.engine.functions.codestore import CodeSnapshot, CodeStore, fingerprint
@@ -39,7 +41,7 @@ from apicanary.errors import (
 from apicanary.store import Store
 
 LATEST = "$LATEST"
-DEFAULT_ROLE = "arn:aws:iam::123456789012:role/apicanary-local"
+DEFAULT_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/apicanary-local"
 _SOURCE_RECHECK_S = 1.0
 
 MIGRATIONS = [
@@ -245,8 +247,8 @@ class LambdaService:
         clock: Clock,
         *,
         rng: random.Random | None = None,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT,
     ) -> None:
         self._store = store
         self._codes = codestore
@@ -283,8 +285,7 @@ class LambdaService:
         self._change_listeners.append(callback)
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
-        base = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
-        return f"{base}:{qualifier}" if qualifier else base
+        return arns.function_arn(name, qualifier, region=self.region, account=self.account_id)
 
     # -- functions --------------------------------------------------------------------------
 

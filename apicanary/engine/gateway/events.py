@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
+from apicanary.arns import DEFAULT_ACCOUNT
 from apicanary.engine.gateway.media_types import (
     DEFAULT_CONTENT_TYPE,
     NO_BINARY_MEDIA_TYPES,
@@ -51,7 +52,6 @@ from apicanary.engine.gateway.responses import (
 )
 
 __all__ = [
-    "DEFAULT_ACCOUNT_ID",
     "FUNCTION_ERROR",
     "INTEGRATION_REJECTED",
     "INTEGRATION_TIMEOUT",
@@ -67,8 +67,6 @@ __all__ = [
     "parse_proxy_response",
     "parse_query_string",
 ]
-
-DEFAULT_ACCOUNT_ID = "123456789012"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Header names API Gateway re-cases (it sits behind CloudFront) and names it drops.
@@ -188,7 +186,7 @@ def build_rest_v1_event(
     request_time_ms: int,
     request_id: str,
     extended_request_id: str | None = None,
-    account_id: str = DEFAULT_ACCOUNT_ID,
+    account_id: str = DEFAULT_ACCOUNT,
     domain_name: str | None = None,
     protocol: str = "HTTP/1.1",
 ) -> dict[str, Any]:
@@ -306,7 +304,7 @@ def build_http_v2_event(
     stage_variables: Mapping[str, str] | None,
     request_time_ms: int,
     request_id: str,
-    account_id: str = DEFAULT_ACCOUNT_ID,
+    account_id: str = DEFAULT_ACCOUNT,
     domain_name: str | None = None,
     protocol: str = "HTTP/1.1",
 ) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from apicanary.arns import DEFAULT_ACCOUNT, parse_integration_uri
 from apicanary.clock import Clock
 from apicanary.engine.apigateway.snapshot import ApiSnapshot, DeploymentSnapshot, GatewaySnapshot
 from apicanary.engine.functions.service import LambdaService
@@ -39,9 +40,6 @@ from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_pro
 from apicanary.engine.gateway.routes import Route, RouteTable, compile_routes
 from apicanary.errors import AwsApiError
 
-_LAMBDA_URI = re.compile(
-    r"^arn:aws[a-zA-Z-]*:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<fn>.+)/invocations$"
-)
 _STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -159,12 +157,12 @@ def _parse_integration(
     if kind != "AWS_PROXY":
         reason = f"integration type {kind} is not emulated (only AWS_PROXY to Lambda)"
         return Integration(None, False, timeout_s, reason)
-    match = _LAMBDA_URI.match(uri or "")
-    if not match:
+    target = parse_integration_uri(uri or "")
+    if target is None:
         return Integration(None, False, timeout_s, f"integration URI {uri!r} is not a Lambda URI")
     if http_method and http_method.upper() != "POST":
         return Integration(None, False, timeout_s, "a Lambda integration must use POST")
-    ref = match.group("fn")
+    ref = target.function
     return Integration(ref, "${stageVariables." in ref, timeout_s, None)
 
 
@@ -226,7 +224,7 @@ class Gateway:
         clock: Clock,
         *,
         rng: random.Random | None = None,
-        account_id: str = "123456789012",
+        account_id: str = DEFAULT_ACCOUNT,
     ) -> None:
         self._lambdas = lambdas
         self._clock = clock

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from apicanary.arns import is_function_reference
 from apicanary.rollout.strategy.durations import (
     DURATION_SYNTAX,
     DurationSyntaxError,
@@ -25,12 +25,6 @@ from apicanary.rollout.strategy.types import Mode, OnUnverified
 
 MAX_HOOK_TIMEOUT = WallSeconds(3600.0)
 """CodeDeploy fails a hook that has not reported back within one hour; so do we."""
-
-_FUNCTION = re.compile(
-    r"(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?"
-    r"[A-Za-z0-9_-]{1,64}"
-    r"(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?"
-)
 
 
 class Invalid(ValueError):
@@ -177,7 +171,7 @@ def url(value: object) -> str:
 
 def function_name(value: object) -> str:
     """A Lambda function name (optionally ``:qualifier``) or function ARN."""
-    if isinstance(value, str) and _FUNCTION.fullmatch(value):
+    if isinstance(value, str) and is_function_reference(value):
         return value
     raise Invalid(
         f"{show(value)} is not a Lambda function name: must be 1..64 letters, digits, "

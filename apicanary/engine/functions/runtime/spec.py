@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
+
 
 @dataclass(frozen=True)
 class ExecutionSpec:
@@ -26,8 +28,8 @@ class ExecutionSpec:
     memory_mb: int
     environment: Mapping[str, str]
     pool_key: str
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from apicanary.arns import integration_target
 from apicanary.errors import ApicanaryError, AwsApiError
 from apicanary.platform.aws.doctor.target import ClientFactory, DoctorTarget, failed
 from apicanary.platform.aws.errors import aws_call
 from apicanary.project.findings import Finding
 
-_URI_FUNCTION = re.compile(r":function:([A-Za-z0-9_-]+)(?::([^/]+))?/invocations")
 _STAGE_VAR = re.compile(r"^\$\{stageVariables\.([A-Za-z0-9_]+)\}$")
 
 
@@ -42,9 +42,9 @@ def function_integrations(
     for resource in resources:
         for method, spec in (resource.get("resourceMethods") or {}).items():
             uri = str((spec.get("methodIntegration") or {}).get("uri") or "")
-            match = _URI_FUNCTION.search(uri)
-            if match and match.group(1) == function:
-                found.append(Integration(method, str(resource.get("path")), match.group(2)))
+            target = integration_target(uri)
+            if target and target.name == function:
+                found.append(Integration(method, str(resource.get("path")), target.qualifier))
     return found
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from apicanary.arns import function_arn
 from apicanary.errors import ApicanaryError, AwsApiError
 from apicanary.platform.aws.doctor.target import ClientFactory, DoctorTarget, failed, region_of
 from apicanary.platform.aws.errors import aws_call
@@ -49,7 +50,7 @@ def principal_arn(caller_arn: str) -> str | None:
 
 
 def _resources(target: DoctorTarget, region: str, account: str) -> dict[str, list[str]]:
-    fn = f"arn:aws:lambda:{region}:{account}:function:{target.function}"
+    fn = function_arn(target.function, region=region, account=account)
     api = f"arn:aws:apigateway:{region}::/restapis/{target.api_id or '*'}"
     return {"function": [fn, f"{fn}:*"], "api": [api, f"{api}/*"], "any": ["*"]}
 
