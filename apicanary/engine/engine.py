@@ -83,7 +83,9 @@ class Engine:
         self.apigateway = ApiGatewayService(
             self.store, self.clock, region=region, account_id=account_id
         )
-        self.gateway = Gateway(self.lambdas, self.clock, rng=self.rng, account_id=account_id)
+        self.gateway = Gateway(
+            self.lambdas.invoker, self.clock, rng=self.rng, account_id=account_id
+        )
         self.gateway.swap(self.apigateway.snapshot())
         self.apigateway.on_change(self.gateway.swap)
         self.metrics = MetricStore(self.clock, self.store)
@@ -94,7 +96,7 @@ class Engine:
         self.telemetry = TelemetryLog()
         for listener in (self.feed.add, self.telemetry.add):
             self.gateway.add_listener(listener)
-            self.lambdas.add_listener(listener)
+            self.lambdas.invoker.add_listener(listener)
         self.access_log = AccessLog(state_dir / "logs" / "access.log")
         self.gateway.add_listener(self.access_log.add)
 

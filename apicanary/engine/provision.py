@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from apicanary.engine.engine import Engine
-from apicanary.engine.functions.service import FunctionConfig
+from apicanary.engine.functions.model import FunctionConfig
 from apicanary.project.specs import ApiSpec, FunctionSpec, Project
 
 _DEPLOYMENT_TAG = "apicanary:"

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.gateway import RequestRecord
 
 Record = RequestRecord | LambdaInvocation

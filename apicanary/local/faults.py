@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 import orjson
 
+from apicanary.engine.functions.invoke import Invoker
 from apicanary.engine.functions.runtime import ExecutionSpec, InvocationOutcome
-from apicanary.engine.functions.service import Invoker
 from apicanary.errors import BadInputError
 
 KINDS = ("error-rate", "latency", "timeout", "crash")

@@ -115,7 +115,7 @@ async def _rehearse(
         injector = FaultInjectingRuntime(
             engine.runtime, request.faults, function=name, version=canary, rng=rng
         )
-        lambdas.use_runtime(injector)
+        lambdas.invoker.use_runtime(injector)
         loop = asyncio.get_running_loop()
         platform = LocalPlatform(engine, loop)
         journal = Journal(engine.store)
@@ -191,8 +191,8 @@ async def _one_request(
         payload = orjson.dumps(event)
     else:
         payload = b"{}"
-    target = engine.lambdas.resolve(name, alias)
-    outcome = await engine.lambdas.invoke_target(target, payload, request_id)
+    target = engine.lambdas.invoker.resolve(name, alias)
+    outcome = await engine.lambdas.invoker.invoke_target(target, payload, request_id)
     failed = outcome.function_error is not None
     counters["requests"] += 1
     counters["failed"] += failed

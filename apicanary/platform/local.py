@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from apicanary.engine.engine import Engine
-from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.gateway import RequestRecord
 from apicanary.errors import AwsApiError, BadInputError, PlatformError
 from apicanary.model import Invocation
@@ -166,7 +166,7 @@ class LocalPlatform:
     def invoke_hook(
         self, function: str, payload: Mapping[str, Any], timeout_s: float
     ) -> HookResult:
-        coroutine = self.engine.lambdas.invoke(function, None, orjson.dumps(dict(payload)))
+        coroutine = self.engine.lambdas.invoker.invoke(function, None, orjson.dumps(dict(payload)))
         try:
             if self.loop is not None and self.loop.is_running():
                 future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)

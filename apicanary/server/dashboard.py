@@ -43,7 +43,7 @@ from starlette.routing import BaseRoute, Route
 from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.engine.cloudwatch.metrics import MetricStore
 from apicanary.engine.engine import Engine
-from apicanary.engine.functions.service import AliasState, LambdaView
+from apicanary.engine.functions.model import AliasState, LambdaView
 from apicanary.rollout.journal import Journal
 from apicanary.rollout.views import with_view
 from apicanary.server.awshttp import json_response

@@ -2,7 +2,8 @@
 
 Paths, methods and status codes are the botocore model's, so ``boto3.client("lambda",
 endpoint_url=...)`` and ``aws lambda ... --endpoint-url`` work unchanged. This module only
-translates HTTP to service calls; every rule lives in ``engine/functions/service.py``.
+translates HTTP to service calls; every rule lives in ``engine/functions/`` (``rules.py``,
+``service.py``).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def routes(service: LambdaService) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def invoke(request: Request) -> Response:
-        result = await service.invoke(
+        result = await service.invoker.invoke(
             name(request),
             qualifier(request),
             await request.body(),

@@ -80,7 +80,7 @@ class Harness:
     def traffic(self, count: int) -> None:
         async def send() -> None:
             for _ in range(count):
-                await self.engine.lambdas.invoke("api", "live", b"{}")
+                await self.engine.lambdas.invoker.invoke("api", "live", b"{}")
 
         self.loop.run_until_complete(send())
 

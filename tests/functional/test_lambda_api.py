@@ -252,7 +252,7 @@ def test_weighted_split_follows_the_weight(engine: Engine, lam: Any) -> None:
         FunctionVersion="1",
         RoutingConfig={"AdditionalVersionWeights": {"2": 0.25}},
     )
-    draws = [engine.lambdas.resolve("api", "live").executed_version for _ in range(10_000)]
+    draws = [engine.lambdas.invoker.resolve("api", "live").executed_version for _ in range(10_000)]
     secondary = draws.count("2")
     assert set(draws) == {"1", "2"}
     assert binomial_two_sided_p(secondary, 10_000, 0.25) > 0.001

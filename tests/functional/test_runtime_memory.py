@@ -25,7 +25,7 @@ def test_workers_of_a_large_engine_are_not_killed_as_out_of_memory(tmp_path: Pat
                  "MemorySize": 128, "Code": {"ZipFile": handler_zip("return 'fine'")},
                  "Publish": True}
             )  # fmt: skip
-            result = await engine.lambdas.invoke("small", "1", b"{}")
+            result = await engine.lambdas.invoker.invoke("small", "1", b"{}")
             return result.function_error, result.payload
         finally:
             await engine.aclose()

@@ -11,7 +11,7 @@ import pytest
 
 from apicanary.clock import VirtualClock
 from apicanary.engine.engine import Engine
-from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.rollout.state import Phase, RolloutState, Status
 from apicanary.rollout.strategy.parse import parse_strategy
 from apicanary.rollout.target import RolloutTarget

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from apicanary.engine.cloudwatch.metrics import MetricStore
 from apicanary.engine.cloudwatch.values import MetricKey, Point
-from apicanary.engine.functions.service import LambdaInvocation
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.gateway import RequestRecord
 
 LAMBDA = "AWS/Lambda"

@@ -39,6 +39,17 @@ def split_function_name(value: str) -> tuple[str, str | None]:
     return parts
 
 
+def name_and_qualifier(value: str, qualifier: str | None) -> tuple[str, str | None]:
+    """The function and qualifier a call names: ``value`` (any FunctionName form) and the
+    separate ``Qualifier`` must agree when both carry one."""
+    name, embedded = split_function_name(value)
+    if embedded and qualifier and embedded != qualifier:
+        raise invalid_parameter(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
+    return name, qualifier or embedded
+
+
 def check_int_range(field: str, value: Any, bounds: tuple[int, int]) -> int:
     """``value`` as an int within ``bounds``, or AWS's ValidationException naming the field."""
     low, high = bounds

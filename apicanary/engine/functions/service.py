@@ -1,14 +1,14 @@
-"""The local Lambda service: functions, ``$LATEST``, immutable versions, weighted aliases, Invoke.
+"""The Lambda control plane: functions, ``$LATEST``, immutable versions, weighted aliases,
+concurrency and permissions, every operation checked against the API's rules.
 
-State lives in SQLite (component ``lambda``); every write is one transaction and, once
-committed, replaces the in-memory :class:`LambdaView` that the invoke path reads, so a request
-never touches SQLite and never sees half an update.
+State lives in SQLite (:mod:`.tables`); every write is one transaction and, once committed,
+replaces the in-memory :class:`~.model.LambdaView` that the invoke path
+(:class:`~.invoke.FunctionInvoker`, :attr:`LambdaService.invoker`) reads, so a request never
+touches SQLite and never sees half an update.
 
-Control-plane methods take and return plain dicts in the Lambda API's JSON shape and raise
+Methods take and return plain dicts in the Lambda API's JSON shape (:mod:`.render`) and raise
 :class:`~apicanary.errors.AwsApiError` with AWS's codes and messages
-(reference/aws-semantics.md §1). ``invoke`` resolves a qualifier (alias weights are drawn from
-the injected RNG), runs the version in its own worker (``engine/runtime``) and reports one
-:class:`LambdaInvocation` to every listener (metrics, rollout analysis).
+(reference/aws-semantics.md §1, :mod:`.rules`).
 """
 
 from __future__ import annotations
@@ -16,224 +16,42 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from apicanary import arns
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
-from apicanary.engine.functions import rules
+from apicanary.engine.functions import render, rules
 from apicanary.engine.functions.codestore import CodeSnapshot, CodeStore, fingerprint
-from apicanary.engine.functions.runtime import ExecutionSpec, InvocationOutcome
+from apicanary.engine.functions.invoke import FunctionInvoker, Invoker
+from apicanary.engine.functions.model import (
+    DEFAULT_ROLE,
+    LATEST,
+    AliasState,
+    FunctionConfig,
+    FunctionState,
+    LambdaView,
+    VersionState,
+)
+from apicanary.engine.functions.tables import (
+    COMPONENT,
+    MIGRATIONS,
+    load_function,
+    load_view,
+    new_revision,
+)
 from apicanary.errors import (
     REVISION_MISMATCH,
-    AwsApiError,
     conflict,
     invalid_parameter,
     not_found,
     precondition_failed,
 )
 from apicanary.store import Store
-
-LATEST = "$LATEST"
-DEFAULT_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/apicanary-local"
-_SOURCE_RECHECK_S = 1.0
-
-MIGRATIONS = [
-    """
-    CREATE TABLE lambda_functions (
-        name TEXT PRIMARY KEY,
-        source_dir TEXT,
-        source_fingerprint TEXT,
-        code_hex TEXT NOT NULL,
-        code_sha256 TEXT NOT NULL,
-        code_size INTEGER NOT NULL,
-        config TEXT NOT NULL,
-        revision_id TEXT NOT NULL,
-        last_modified TEXT NOT NULL,
-        reserved_concurrency INTEGER,
-        next_version INTEGER NOT NULL DEFAULT 1,
-        published_revision TEXT
-    );
-    CREATE TABLE lambda_versions (
-        function TEXT NOT NULL REFERENCES lambda_functions(name) ON DELETE CASCADE,
-        version INTEGER NOT NULL,
-        code_hex TEXT NOT NULL,
-        code_sha256 TEXT NOT NULL,
-        code_size INTEGER NOT NULL,
-        config TEXT NOT NULL,
-        revision_id TEXT NOT NULL,
-        last_modified TEXT NOT NULL,
-        PRIMARY KEY (function, version)
-    );
-    CREATE TABLE lambda_aliases (
-        function TEXT NOT NULL REFERENCES lambda_functions(name) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        function_version TEXT NOT NULL,
-        weights TEXT NOT NULL,
-        description TEXT NOT NULL,
-        revision_id TEXT NOT NULL,
-        PRIMARY KEY (function, name)
-    );
-    CREATE TABLE lambda_policies (
-        function TEXT NOT NULL REFERENCES lambda_functions(name) ON DELETE CASCADE,
-        qualifier TEXT NOT NULL,
-        sid TEXT NOT NULL,
-        statement TEXT NOT NULL,
-        PRIMARY KEY (function, qualifier, sid)
-    );
-    """
-]
-
-
-# --- values ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionConfig:
-    """The configuration a version snapshots together with its code."""
-
-    runtime: str
-    handler: str
-    timeout: int = 3
-    memory_size: int = 128
-    environment: Mapping[str, str] = field(default_factory=dict)
-    description: str = ""
-    role: str = DEFAULT_ROLE
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(
-            {
-                "Runtime": self.runtime,
-                "Handler": self.handler,
-                "Timeout": self.timeout,
-                "MemorySize": self.memory_size,
-                "Environment": dict(sorted(self.environment.items())),
-                "Description": self.description,
-                "Role": self.role,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> FunctionConfig:
-        data = orjson.loads(raw)
-        return cls(
-            runtime=data["Runtime"],
-            handler=data["Handler"],
-            timeout=data["Timeout"],
-            memory_size=data["MemorySize"],
-            environment=data["Environment"],
-            description=data["Description"],
-            role=data["Role"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class VersionState:
-    """``$LATEST`` or a published version of one function."""
-
-    function_name: str
-    version: str
-    code_hex: str
-    code_sha256: str
-    code_size: int
-    config: FunctionConfig
-    revision_id: str
-    last_modified: str
-
-
-@dataclass(frozen=True, slots=True)
-class AliasState:
-    function_name: str
-    name: str
-    function_version: str
-    weights: Mapping[str, float]
-    description: str
-    revision_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionState:
-    name: str
-    latest: VersionState
-    versions: Mapping[str, VersionState]
-    aliases: Mapping[str, AliasState]
-    reserved_concurrency: int | None
-    source_dir: str | None
-    source_fingerprint: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class LambdaView:
-    """An immutable picture of every function, read by the invoke path without locks."""
-
-    functions: Mapping[str, FunctionState]
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedTarget:
-    """What one invocation will run: the executed version and its execution spec."""
-
-    function_name: str
-    qualifier: str | None
-    executed_version: str
-    invoked_arn: str
-    spec: ExecutionSpec
-    reserved_concurrency: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class LambdaInvocation:
-    """One invocation as the metrics and the rollout analysis see it."""
-
-    timestamp: float
-    request_id: str
-    function_name: str
-    qualifier: str | None
-    executed_version: str | None
-    duration_ms: float
-    function_error: str | None
-    error_type: str | None
-    throttled: bool
-    cold_start: bool
-    init_duration_ms: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class InvokeResult:
-    """The answer to Invoke, as the HTTP layer renders it."""
-
-    status: int
-    payload: bytes
-    executed_version: str
-    function_error: str | None
-    log_tail: str
-    outcome: InvocationOutcome | None
-
-
-InvocationListener = Callable[[LambdaInvocation], None]
-
-
-class Invoker(Protocol):
-    """What the service needs from the worker runtime (the Runtime, or a wrapper of it)."""
-
-    async def invoke(
-        self,
-        spec: ExecutionSpec,
-        payload: bytes,
-        *,
-        request_id: str,
-        invoked_function_arn: str,
-        reserved_concurrency: int | None = None,
-    ) -> InvocationOutcome: ...
-
-
-# --- the service -----------------------------------------------------------------------------
 
 
 class LambdaService:
@@ -252,33 +70,30 @@ class LambdaService:
     ) -> None:
         self._store = store
         self._codes = codestore
-        self._runtime = runtime
         self._clock = clock
-        self._rng = rng or random.Random()
         self.region = region
         self.account_id = account_id
-        self._listeners: list[InvocationListener] = []
         self._change_listeners: list[Callable[[LambdaView], None]] = []
-        self._spec_cache: dict[tuple[str, str, str, str], ExecutionSpec] = {}
-        self._source_checked: dict[str, float] = {}
-        store.migrate("lambda", MIGRATIONS)
+        store.migrate(COMPONENT, MIGRATIONS)
         self._view_lock = threading.Lock()
-        self._view = self._load_view()
+        self._view = load_view(store)
+        self.invoker = FunctionInvoker(
+            self._view,
+            codestore,
+            runtime,
+            clock,
+            rng=rng or random.Random(),
+            region=region,
+            account_id=account_id,
+            refresh_source=self.refresh_source,
+        )
+        """The invoke path (resolve, invoke); it follows every committed write."""
 
     # -- observers --------------------------------------------------------------------------
 
     @property
     def view(self) -> LambdaView:
         return self._view
-
-    def use_runtime(self, runtime: Invoker) -> None:
-        """Run invocations through ``runtime`` from now on (rehearsal wraps it to inject
-        faults)."""
-        self._runtime = runtime
-
-    def add_listener(self, listener: InvocationListener) -> None:
-        """Call ``listener`` with every :class:`LambdaInvocation` (including throttles)."""
-        self._listeners.append(listener)
 
     def on_change(self, callback: Callable[[LambdaView], None]) -> None:
         """Call ``callback`` with the new view after every committed write."""
@@ -355,23 +170,18 @@ class LambdaService:
         return self._refresh_source(name, source, fp)
 
     def get_function(self, name_or_arn: str, qualifier: str | None) -> dict[str, Any]:
-        name, qualifier = self._name_and_qualifier(name_or_arn, qualifier)
+        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
         version = self._configured_version(name, qualifier)
-        state = self._function(name)
-        result: dict[str, Any] = {
-            "Configuration": self._render_version(version),
-            "Code": {
-                "RepositoryType": "S3",
-                "Location": (self._codes.root / f"{version.code_hex}.zip").as_uri(),
-            },
-            "Tags": {},
-        }
-        if state.reserved_concurrency is not None:
-            result["Concurrency"] = {"ReservedConcurrentExecutions": state.reserved_concurrency}
-        return result
+        return render.function(
+            self._function(name),
+            version,
+            self._codes.root,
+            region=self.region,
+            account=self.account_id,
+        )
 
     def get_function_configuration(self, name_or_arn: str, qualifier: str | None) -> dict[str, Any]:
-        name, qualifier = self._name_and_qualifier(name_or_arn, qualifier)
+        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
         return self._render_version(self._configured_version(name, qualifier))
 
     def _configured_version(self, name: str, qualifier: str | None) -> VersionState:
@@ -382,7 +192,7 @@ class LambdaService:
         if qualifier in state.versions:
             return state.versions[qualifier]
         if qualifier in state.aliases:
-            return self._version_of(state, state.aliases[qualifier].function_version)
+            return state.version_of(state.aliases[qualifier].function_version)
         raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
 
     def list_functions(self) -> dict[str, Any]:
@@ -393,7 +203,7 @@ class LambdaService:
         return {"Functions": items}
 
     def delete_function(self, name_or_arn: str, qualifier: str | None) -> None:
-        name, qualifier = self._name_and_qualifier(name_or_arn, qualifier)
+        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
         state = self._function(name)
         with self._store.transaction() as conn:
             if qualifier is None:
@@ -436,7 +246,7 @@ class LambdaService:
                 "UPDATE lambda_functions SET code_hex=?, code_sha256=?, code_size=?, "
                 "revision_id=?, "
                 "last_modified=?, source_dir=NULL, source_fingerprint=NULL WHERE name=?",
-                (snapshot.sha256_hex, snapshot.code_sha256, snapshot.size, _new_revision(),
+                (snapshot.sha256_hex, snapshot.code_sha256, snapshot.size, new_revision(),
                  self._timestamp(), name),
             )  # fmt: skip
         self._commit_view(name)
@@ -488,9 +298,9 @@ class LambdaService:
                 "INSERT INTO lambda_versions(function, version, code_hex, code_sha256, code_size, "
                 "config, revision_id, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, number, latest.code_hex, latest.code_sha256, latest.code_size,
-                 config.to_json().decode(), _new_revision(), now),
+                 config.to_json().decode(), new_revision(), now),
             )  # fmt: skip
-            latest_revision = _new_revision()
+            latest_revision = new_revision()
             conn.execute(
                 "UPDATE lambda_functions SET next_version = ?, revision_id = ?, "
                 "published_revision = ? WHERE name = ?",
@@ -505,11 +315,9 @@ class LambdaService:
         name = self._bare_name(name_or_arn, allow_arn=True)
         state = self._function(name)
         ordered = [state.latest, *sorted(state.versions.values(), key=lambda v: int(v.version))]
-        items, next_marker = _page([self._render_version(v) for v in ordered], marker, max_items)
-        result: dict[str, Any] = {"Versions": items}
-        if next_marker:
-            result["NextMarker"] = next_marker
-        return result
+        return render.page(
+            "Versions", [self._render_version(v) for v in ordered], marker, max_items
+        )
 
     # -- aliases ----------------------------------------------------------------------------
 
@@ -529,7 +337,7 @@ class LambdaService:
                 "INSERT INTO lambda_aliases(function, name, function_version, weights, "
                 "description, revision_id) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, alias_name, version, orjson.dumps(weights).decode(), description,
-                 _new_revision()),
+                 new_revision()),
             )  # fmt: skip
         self._commit_view(name)
         return self._render_alias(self._function(name).aliases[alias_name])
@@ -560,7 +368,7 @@ class LambdaService:
             conn.execute(
                 "UPDATE lambda_aliases SET function_version=?, weights=?, description=?, "
                 "revision_id=? WHERE function=? AND name=?",
-                (version, orjson.dumps(dict(weights)).decode(), description, _new_revision(),
+                (version, orjson.dumps(dict(weights)).decode(), description, new_revision(),
                  name, alias_name),
             )  # fmt: skip
         self._commit_view(name)
@@ -591,11 +399,7 @@ class LambdaService:
             or alias.function_version == function_version
             or function_version in alias.weights
         ]
-        items, next_marker = _page(aliases, marker, max_items)
-        result: dict[str, Any] = {"Aliases": items}
-        if next_marker:
-            result["NextMarker"] = next_marker
-        return result
+        return render.page("Aliases", aliases, marker, max_items)
 
     # -- concurrency and permissions ---------------------------------------------------------
 
@@ -645,7 +449,7 @@ class LambdaService:
         self, name_or_arn: str, qualifier: str | None, params: Mapping[str, Any]
     ) -> dict[str, Any]:
         """AddPermission: stored so ``doctor`` can check each alias a stage can name."""
-        name, qualifier = self._name_and_qualifier(name_or_arn, qualifier)
+        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
         state = self._function(name)
         if qualifier and qualifier not in state.aliases and qualifier not in state.versions:
             raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
@@ -679,7 +483,7 @@ class LambdaService:
         return {"Statement": orjson.dumps(statement).decode()}
 
     def get_policy(self, name_or_arn: str, qualifier: str | None) -> dict[str, Any]:
-        name, qualifier = self._name_and_qualifier(name_or_arn, qualifier)
+        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
         self._function(name)
         rows = self._store.query(
             "SELECT statement FROM lambda_policies WHERE function=? AND qualifier=? ORDER BY sid",
@@ -689,170 +493,9 @@ class LambdaService:
             raise not_found("The resource you requested does not exist.")
         statements = [orjson.loads(row["statement"]) for row in rows]
         policy = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
-        return {"Policy": orjson.dumps(policy).decode(), "RevisionId": _new_revision()}
-
-    # -- invoke -----------------------------------------------------------------------------
-
-    def resolve(self, name_or_arn: str, qualifier: str | None = None) -> ResolvedTarget:
-        """Pick the version one invocation runs (alias weights drawn from the RNG)."""
-        name, qualifier = self._name_and_qualifier(name_or_arn, qualifier)
-        state = self._view.functions.get(name)
-        if state is None:
-            raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
-        if qualifier is None or qualifier == LATEST:
-            if state.source_dir is not None and self._source_due(name):
-                self.refresh_source(name)
-                state = self._view.functions[name]
-            version = state.latest
-        elif qualifier in state.aliases:
-            alias = state.aliases[qualifier]
-            chosen = alias.function_version
-            for secondary, weight in alias.weights.items():
-                if self._rng.random() < weight:
-                    chosen = secondary
-            version = self._version_of(state, chosen)
-        elif qualifier in state.versions:
-            version = state.versions[qualifier]
-        else:
-            raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
-        return ResolvedTarget(
-            function_name=name,
-            qualifier=qualifier,
-            executed_version=version.version,
-            invoked_arn=self.function_arn(name, qualifier),
-            spec=self._spec(version),
-            reserved_concurrency=state.reserved_concurrency,
-        )
-
-    async def invoke(
-        self,
-        name_or_arn: str,
-        qualifier: str | None,
-        payload: bytes,
-        *,
-        invocation_type: str = "RequestResponse",
-        request_id: str | None = None,
-    ) -> InvokeResult:
-        """Invoke as the Lambda API does: 200 (even on function error), 202 Event, 204 DryRun."""
-        rules.check_payload(payload)
-        if payload.strip():
-            try:
-                orjson.loads(payload)
-            except orjson.JSONDecodeError as exc:
-                raise AwsApiError(
-                    "InvalidRequestContentException",
-                    f"Could not parse request body into json: {exc}",
-                    400,
-                    {"Type": "User"},
-                ) from exc
-        else:
-            payload = b"{}"
-        target = self.resolve(name_or_arn, qualifier)
-        if invocation_type == "DryRun":
-            return InvokeResult(204, b"", target.executed_version, None, "", None)
-        if invocation_type not in ("RequestResponse", "Event"):
-            raise invalid_parameter(f"Unsupported InvocationType {invocation_type}")
-        rid = request_id or str(uuid.uuid4())
-        if invocation_type == "Event":
-            import asyncio
-
-            task = asyncio.ensure_future(self.invoke_target(target, payload, rid))
-            task.add_done_callback(lambda t: t.exception())
-            return InvokeResult(202, b"", target.executed_version, None, "", None)
-        outcome = await self.invoke_target(target, payload, rid)
-        return InvokeResult(
-            200,
-            outcome.payload,
-            target.executed_version,
-            outcome.function_error,
-            outcome.log_tail,
-            outcome,
-        )
-
-    async def invoke_target(
-        self, target: ResolvedTarget, payload: bytes, request_id: str
-    ) -> InvocationOutcome:
-        """Run an already resolved target and notify listeners (throttles too)."""
-        started = self._clock.now()
-        try:
-            outcome = await self._runtime.invoke(
-                target.spec,
-                payload,
-                request_id=request_id,
-                invoked_function_arn=target.invoked_arn,
-                reserved_concurrency=target.reserved_concurrency,
-            )
-            outcome = rules.limit_response_size(outcome)
-        except AwsApiError as error:
-            if error.code == "TooManyRequestsException":
-                self._notify(
-                    LambdaInvocation(
-                        timestamp=started,
-                        request_id=request_id,
-                        function_name=target.function_name,
-                        qualifier=target.qualifier,
-                        executed_version=None,
-                        duration_ms=0.0,
-                        function_error=None,
-                        error_type=None,
-                        throttled=True,
-                        cold_start=False,
-                        init_duration_ms=None,
-                    )
-                )
-            raise
-        self._notify(
-            LambdaInvocation(
-                timestamp=started,
-                request_id=request_id,
-                function_name=target.function_name,
-                qualifier=target.qualifier,
-                executed_version=target.executed_version,
-                duration_ms=outcome.duration_ms,
-                function_error=outcome.function_error,
-                error_type=outcome.error_type,
-                throttled=False,
-                cold_start=outcome.cold_start,
-                init_duration_ms=outcome.init_duration_ms,
-            )
-        )
-        return outcome
+        return {"Policy": orjson.dumps(policy).decode(), "RevisionId": new_revision()}
 
     # -- internals --------------------------------------------------------------------------
-
-    def _notify(self, invocation: LambdaInvocation) -> None:
-        for listener in self._listeners:
-            listener(invocation)
-
-    def _source_due(self, name: str) -> bool:
-        now = time.monotonic()
-        if now - self._source_checked.get(name, 0.0) < _SOURCE_RECHECK_S:
-            return False
-        self._source_checked[name] = now
-        return True
-
-    def _spec(self, version: VersionState) -> ExecutionSpec:
-        key = (version.function_name, version.version, version.code_hex, version.revision_id)
-        spec = self._spec_cache.get(key)
-        if spec is None:
-            snapshot = self._codes.get(version.code_hex)
-            config = version.config
-            spec = ExecutionSpec(
-                function_name=version.function_name,
-                version=version.version,
-                code_dir=snapshot.path,
-                handler=config.handler,
-                runtime=config.runtime,
-                timeout_s=float(config.timeout),
-                memory_mb=config.memory_size,
-                environment=dict(config.environment),
-                pool_key=f"{version.function_name}:{version.version}:{version.code_hex[:16]}:"
-                f"{version.revision_id}",
-                region=self.region,
-                account_id=self.account_id,
-            )
-            self._spec_cache[key] = spec
-        return spec
 
     def _insert_function(
         self,
@@ -874,7 +517,7 @@ class LambdaService:
                 "code_sha256, code_size, config, revision_id, last_modified) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, source_dir, source_fp, snapshot.sha256_hex, snapshot.code_sha256,
-                 snapshot.size, config.to_json().decode(), _new_revision(), self._timestamp()),
+                 snapshot.size, config.to_json().decode(), new_revision(), self._timestamp()),
             )  # fmt: skip
         self._commit_view(name)
 
@@ -893,7 +536,7 @@ class LambdaService:
                     "UPDATE lambda_functions SET source_dir=?, source_fingerprint=?, code_hex=?, "
                     "code_sha256=?, code_size=?, revision_id=?, last_modified=? WHERE name=?",
                     (str(source), fp, snapshot.sha256_hex, snapshot.code_sha256, snapshot.size,
-                     _new_revision(), self._timestamp(), name),
+                     new_revision(), self._timestamp(), name),
                 )  # fmt: skip
                 changed = True
         self._commit_view(name)
@@ -904,7 +547,7 @@ class LambdaService:
         with self._store.transaction() as conn:
             conn.execute(
                 "UPDATE lambda_functions SET config=?, revision_id=?, last_modified=? WHERE name=?",
-                (config.to_json().decode(), _new_revision(), self._timestamp(), name),
+                (config.to_json().decode(), new_revision(), self._timestamp(), name),
             )
         self._commit_view(name)
 
@@ -953,7 +596,7 @@ class LambdaService:
         for version in (primary, *weights):
             if version != LATEST and version not in state.versions:
                 raise not_found(f"Function not found: {self.function_arn(state.name, version)}")
-        roles = {self._version_of(state, v).config.role for v in (primary, *weights)}
+        roles = {state.version_of(v).config.role for v in (primary, *weights)}
         if len(roles) > 1:
             raise invalid_parameter(
                 "Specified versions must be associated with the same execution role"
@@ -972,15 +615,6 @@ class LambdaService:
             raise invalid_parameter(f"FunctionName {value} must not be qualified here")
         return name
 
-    def _name_and_qualifier(self, value: str, qualifier: str | None) -> tuple[str, str | None]:
-        name, embedded = rules.split_function_name(value)
-        if embedded and qualifier and embedded != qualifier:
-            raise invalid_parameter(
-                "The derived qualifier from the function name does not match the specified "
-                "qualifier."
-            )
-        return name, qualifier or embedded
-
     def _function(self, name: str) -> FunctionState:
         state = self._view.functions.get(name)
         if state is None:
@@ -994,50 +628,11 @@ class LambdaService:
             raise not_found(f"Cannot find alias arn: {self.function_arn(name, alias_name)}")
         return alias
 
-    @staticmethod
-    def _version_of(state: FunctionState, version: str) -> VersionState:
-        return state.latest if version == LATEST else state.versions[version]
-
     def _render_version(self, version: VersionState) -> dict[str, Any]:
-        config = version.config
-        rendered: dict[str, Any] = {
-            "FunctionName": version.function_name,
-            "FunctionArn": self.function_arn(
-                version.function_name, None if version.version == LATEST else version.version
-            ),
-            "Runtime": config.runtime,
-            "Role": config.role,
-            "Handler": config.handler,
-            "CodeSize": version.code_size,
-            "Description": config.description,
-            "Timeout": config.timeout,
-            "MemorySize": config.memory_size,
-            "LastModified": version.last_modified,
-            "CodeSha256": version.code_sha256,
-            "Version": version.version,
-            "TracingConfig": {"Mode": "PassThrough"},
-            "RevisionId": version.revision_id,
-            "State": "Active",
-            "LastUpdateStatus": "Successful",
-            "PackageType": "Zip",
-            "Architectures": ["x86_64"],
-            "EphemeralStorage": {"Size": 512},
-        }
-        if config.environment:
-            rendered["Environment"] = {"Variables": dict(config.environment)}
-        return rendered
+        return render.version(version, region=self.region, account=self.account_id)
 
     def _render_alias(self, alias: AliasState) -> dict[str, Any]:
-        rendered: dict[str, Any] = {
-            "AliasArn": self.function_arn(alias.function_name, alias.name),
-            "Name": alias.name,
-            "FunctionVersion": alias.function_version,
-            "Description": alias.description,
-            "RevisionId": alias.revision_id,
-        }
-        if alias.weights:
-            rendered["RoutingConfig"] = {"AdditionalVersionWeights": dict(alias.weights)}
-        return rendered
+        return render.alias(alias, region=self.region, account=self.account_id)
 
     def _timestamp(self) -> str:
         now = self._clock.now()
@@ -1052,91 +647,15 @@ class LambdaService:
         """
         with self._view_lock:
             functions = dict(self._view.functions)
-            state = self._load_function(name, self._view.functions.get(name))
+            state = load_function(self._store, name, self._view.functions.get(name))
             if state is None:
                 functions.pop(name, None)
             else:
                 functions[name] = state
             self._view = LambdaView(functions)
-            view = self._view
+            view = self.invoker.view = self._view
         for callback in self._change_listeners:
             callback(view)
-
-    def _load_function(self, name: str, previous: FunctionState | None) -> FunctionState | None:
-        """Function ``name`` as stored now; published versions already in ``previous`` are
-        reused (they are immutable), so a write costs O(that function), not O(every version)."""
-        row = self._store.query_one("SELECT * FROM lambda_functions WHERE name = ?", (name,))
-        if row is None:
-            return None
-        known = previous.versions if previous is not None else {}
-        versions: dict[str, VersionState] = {}
-        for version_row in self._store.query(
-            "SELECT * FROM lambda_versions WHERE function = ?", (name,)
-        ):
-            number = str(version_row["version"])
-            cached = known.get(number)
-            if cached is not None and cached.revision_id == version_row["revision_id"]:
-                versions[number] = cached
-            else:
-                versions[number] = _version_from_row(version_row)
-        aliases = {
-            alias_row["name"]: _alias_from_row(alias_row)
-            for alias_row in self._store.query(
-                "SELECT * FROM lambda_aliases WHERE function = ?", (name,)
-            )
-        }
-        return _function_from_row(row, versions, aliases)
-
-    def _load_view(self) -> LambdaView:
-        versions: dict[str, dict[str, VersionState]] = {}
-        for row in self._store.query("SELECT * FROM lambda_versions"):
-            versions.setdefault(row["function"], {})[str(row["version"])] = _version_from_row(row)
-        aliases: dict[str, dict[str, AliasState]] = {}
-        for row in self._store.query("SELECT * FROM lambda_aliases"):
-            aliases.setdefault(row["function"], {})[row["name"]] = _alias_from_row(row)
-        functions: dict[str, FunctionState] = {}
-        for row in self._store.query("SELECT * FROM lambda_functions"):
-            name = row["name"]
-            functions[name] = _function_from_row(row, versions.get(name, {}), aliases.get(name, {}))
-        return LambdaView(functions)
-
-
-def _version_from_row(row: Any) -> VersionState:
-    return VersionState(
-        row["function"], str(row["version"]), row["code_hex"], row["code_sha256"],
-        row["code_size"], FunctionConfig.from_json(row["config"]), row["revision_id"],
-        row["last_modified"],
-    )  # fmt: skip
-
-
-def _alias_from_row(row: Any) -> AliasState:
-    return AliasState(
-        row["function"], row["name"], row["function_version"], orjson.loads(row["weights"]),
-        row["description"], row["revision_id"],
-    )  # fmt: skip
-
-
-def _function_from_row(
-    row: Any, versions: Mapping[str, VersionState], aliases: Mapping[str, AliasState]
-) -> FunctionState:
-    name = row["name"]
-    latest = VersionState(
-        name, LATEST, row["code_hex"], row["code_sha256"], row["code_size"],
-        FunctionConfig.from_json(row["config"]), row["revision_id"], row["last_modified"],
-    )  # fmt: skip
-    return FunctionState(
-        name=name,
-        latest=latest,
-        versions=versions,
-        aliases=aliases,
-        reserved_concurrency=row["reserved_concurrency"],
-        source_dir=row["source_dir"],
-        source_fingerprint=row["source_fingerprint"],
-    )
-
-
-def _new_revision() -> str:
-    return str(uuid.uuid4())
 
 
 def _config_fields(config: FunctionConfig) -> dict[str, Any]:
@@ -1149,12 +668,3 @@ def _config_fields(config: FunctionConfig) -> dict[str, Any]:
         "description": config.description,
         "role": config.role,
     }
-
-
-def _page(
-    items: list[dict[str, Any]], marker: str | None, max_items: int | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    start = int(marker) if marker and marker.isdigit() else 0
-    size = max_items if max_items and max_items > 0 else 50
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)

@@ -32,7 +32,7 @@ import orjson
 from apicanary.arns import DEFAULT_ACCOUNT, parse_integration_uri
 from apicanary.clock import Clock
 from apicanary.engine.apigateway.snapshot import ApiSnapshot, DeploymentSnapshot, GatewaySnapshot
-from apicanary.engine.functions.service import LambdaService
+from apicanary.engine.functions.invoke import FunctionInvoker
 from apicanary.engine.gateway import responses as fixed
 from apicanary.engine.gateway.events import build_rest_v1_event
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
@@ -220,13 +220,13 @@ class Gateway:
 
     def __init__(
         self,
-        lambdas: LambdaService,
+        functions: FunctionInvoker,
         clock: Clock,
         *,
         rng: random.Random | None = None,
         account_id: str = DEFAULT_ACCOUNT,
     ) -> None:
-        self._lambdas = lambdas
+        self._functions = functions
         self._clock = clock
         self._rng = rng or random.Random()
         self._account_id = account_id
@@ -279,7 +279,7 @@ class Gateway:
         if function_ref is None:
             return self._finish(record, fixed.INTEGRATION_REJECTED, started, "StageVariable")
         try:
-            target = self._lambdas.resolve(function_ref)
+            target = self._functions.resolve(function_ref)
         except AwsApiError:
             return self._finish(record, fixed.INTEGRATION_REJECTED, started, "NotFound")
         record.function_name = target.function_name
@@ -308,7 +308,7 @@ class Gateway:
         )
         invoke_started = time.perf_counter()
         invocation = asyncio.ensure_future(
-            self._lambdas.invoke_target(target, orjson.dumps(event), request_id)
+            self._functions.invoke_target(target, orjson.dumps(event), request_id)
         )
         try:
             outcome = await asyncio.wait_for(

@@ -1,0 +1,93 @@
+"""The Lambda API's JSON shapes of the subsystem's values (``FunctionConfiguration``,
+``AliasConfiguration``, ``GetFunction``, list pages), as botocore's ``lambda`` model names them.
+
+Pure: values in, plain dicts out; ARNs are built for the engine's region and account.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from apicanary import arns
+from apicanary.engine.functions.model import LATEST, AliasState, FunctionState, VersionState
+
+DEFAULT_PAGE = 50
+
+
+def version(state: VersionState, *, region: str, account: str) -> dict[str, Any]:
+    """A ``FunctionConfiguration`` (``$LATEST``'s ARN is unqualified, a version's qualified)."""
+    config = state.config
+    qualifier = None if state.version == LATEST else state.version
+    rendered: dict[str, Any] = {
+        "FunctionName": state.function_name,
+        "FunctionArn": arns.function_arn(
+            state.function_name, qualifier, region=region, account=account
+        ),
+        "Runtime": config.runtime,
+        "Role": config.role,
+        "Handler": config.handler,
+        "CodeSize": state.code_size,
+        "Description": config.description,
+        "Timeout": config.timeout,
+        "MemorySize": config.memory_size,
+        "LastModified": state.last_modified,
+        "CodeSha256": state.code_sha256,
+        "Version": state.version,
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": state.revision_id,
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+        "EphemeralStorage": {"Size": 512},
+    }
+    if config.environment:
+        rendered["Environment"] = {"Variables": dict(config.environment)}
+    return rendered
+
+
+def alias(state: AliasState, *, region: str, account: str) -> dict[str, Any]:
+    """An ``AliasConfiguration``; ``RoutingConfig`` only when the alias splits traffic."""
+    rendered: dict[str, Any] = {
+        "AliasArn": arns.function_arn(
+            state.function_name, state.name, region=region, account=account
+        ),
+        "Name": state.name,
+        "FunctionVersion": state.function_version,
+        "Description": state.description,
+        "RevisionId": state.revision_id,
+    }
+    if state.weights:
+        rendered["RoutingConfig"] = {"AdditionalVersionWeights": dict(state.weights)}
+    return rendered
+
+
+def function(
+    state: FunctionState, described: VersionState, code_root: Path, *, region: str, account: str
+) -> dict[str, Any]:
+    """``GetFunction``: the described version's configuration, its code location, concurrency."""
+    result: dict[str, Any] = {
+        "Configuration": version(described, region=region, account=account),
+        "Code": {
+            "RepositoryType": "S3",
+            "Location": (code_root / f"{described.code_hex}.zip").as_uri(),
+        },
+        "Tags": {},
+    }
+    if state.reserved_concurrency is not None:
+        result["Concurrency"] = {"ReservedConcurrentExecutions": state.reserved_concurrency}
+    return result
+
+
+def page(
+    key: str, items: list[dict[str, Any]], marker: str | None, max_items: int | None
+) -> dict[str, Any]:
+    """``{key: items[marker:marker+max_items], "NextMarker"?}`` (the marker is an offset)."""
+    start = int(marker) if marker and marker.isdigit() else 0
+    size = max_items if max_items and max_items > 0 else DEFAULT_PAGE
+    end = start + size
+    result: dict[str, Any] = {key: items[start:end]}
+    if end < len(items):
+        result["NextMarker"] = str(end)
+    return result
