@@ -6,13 +6,24 @@ Pure: values in, plain dicts out; ARNs are built for the engine's region and acc
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from apicanary import arns
 from apicanary.engine.functions.model import LATEST, AliasState, FunctionState, VersionState
 
 DEFAULT_PAGE = 50
+
+
+def last_modified(epoch_seconds: float) -> str:
+    """``LastModified``: ``2024-07-10T12:28:36.123+0000``."""
+    millis = round((epoch_seconds % 1) * 1000) % 1000
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_seconds))
+    return f"{stamp}.{millis:03d}+0000"
 
 
 def version(state: VersionState, *, region: str, account: str) -> dict[str, Any]:
@@ -91,3 +102,29 @@ def page(
     if end < len(items):
         result["NextMarker"] = str(end)
     return result
+
+
+def policy_statement(sid: str, resource: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement AddPermission stores for ``params`` (``Principal``, ``Action``,
+    ``SourceArn``)."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": params.get("Principal", "")},
+        "Action": params.get("Action", "lambda:InvokeFunction"),
+        "Resource": resource,
+    }
+    if params.get("SourceArn"):
+        statement["Condition"] = {"ArnLike": {"AWS:SourceArn": params["SourceArn"]}}
+    return statement
+
+
+def policy(statements: Sequence[Any], revision_id: str) -> dict[str, Any]:
+    """GetPolicy: the resource policy as JSON text, as the API returns it."""
+    document = {"Version": "2012-10-17", "Id": "default", "Statement": list(statements)}
+    return {"Policy": json_text(document), "RevisionId": revision_id}
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text (policies travel as strings inside the JSON answer)."""
+    return orjson.dumps(value).decode()

@@ -12,8 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from apicanary import arns
+from apicanary.engine.functions.model import DEFAULT_ROLE, FunctionConfig
 from apicanary.engine.functions.runtime.spec import InvocationOutcome
-from apicanary.errors import AwsApiError, invalid_parameter, validation
+from apicanary.errors import (
+    REVISION_MISMATCH,
+    AwsApiError,
+    invalid_parameter,
+    precondition_failed,
+    validation,
+)
 
 ALIAS_NAME_RE = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
 VERSION_RE = re.compile(r"^(\$LATEST|[0-9]+)$")
@@ -48,6 +55,22 @@ def name_and_qualifier(value: str, qualifier: str | None) -> tuple[str, str | No
             "The derived qualifier from the function name does not match the specified qualifier."
         )
     return name, qualifier or embedded
+
+
+def check_revision(given: Any, current: str) -> None:
+    """A ``RevisionId`` precondition: when given, it must be the current revision."""
+    if given is not None and given != current:
+        raise precondition_failed(REVISION_MISMATCH)
+
+
+def bare_name(value: Any, *, allow_arn: bool = False) -> str:
+    """The function a ``FunctionName`` names; qualified forms only where ``allow_arn``."""
+    if not isinstance(value, str) or not value:
+        raise invalid_parameter("FunctionName is required")
+    name, qualifier = split_function_name(value)
+    if not allow_arn and (":" in value and qualifier is not None):
+        raise invalid_parameter(f"FunctionName {value} must not be qualified here")
+    return name
 
 
 def check_int_range(field: str, value: Any, bounds: tuple[int, int]) -> int:
@@ -131,6 +154,46 @@ def check_environment(environment: Any) -> dict[str, str]:
 
 
 _RESERVED_ENV = {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_X_AMZN_TRACE_ID"}
+
+
+def config_from_params(params: Mapping[str, Any], base: FunctionConfig | None) -> FunctionConfig:
+    """The configuration CreateFunction (``base`` None) or UpdateFunctionConfiguration
+    (omitted fields keep ``base``'s) asks for, checked."""
+
+    def pick(key: str, default: Any) -> Any:
+        value = params.get(key)
+        return default if value is None else value
+
+    runtime = pick("Runtime", base.runtime if base else None)
+    handler = pick("Handler", base.handler if base else None)
+    if base is None and runtime is None:
+        raise invalid_parameter("Runtime is required for a .zip deployment package.")
+    if base is None and handler is None:
+        raise invalid_parameter("Handler is required for a .zip deployment package.")
+    environment = (
+        check_environment(params["Environment"])
+        if params.get("Environment") is not None
+        else dict(base.environment if base else {})
+    )
+    config = FunctionConfig(
+        runtime=check_runtime(runtime),
+        handler=check_handler(handler),
+        timeout=pick("Timeout", base.timeout if base else 3),
+        memory_size=pick("MemorySize", base.memory_size if base else 128),
+        environment=environment,
+        description=check_description(pick("Description", base.description if base else "")),
+        role=str(pick("Role", base.role if base else DEFAULT_ROLE)),
+    )
+    check_config(config)
+    return config
+
+
+def check_config(config: FunctionConfig) -> None:
+    """The ranges and values every stored configuration keeps."""
+    check_int_range("timeout", config.timeout, TIMEOUT_RANGE)
+    check_int_range("memorySize", config.memory_size, MEMORY_RANGE)
+    check_runtime(config.runtime)
+    check_handler(config.handler)
 
 
 def check_alias_name(name: Any) -> str:

@@ -2,16 +2,20 @@
 
 Rows become the frozen values of :mod:`.model`; nothing here checks a rule of the Lambda API
 (that is :mod:`.service`), and nothing here is on the invoke path (that reads the view).
+Writes go through :class:`LambdaTables`, inside the caller's transaction; every write that
+changes ``$LATEST``, a version or an alias gives it a new revision id.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from apicanary.engine.functions.codestore import CodeSnapshot
 from apicanary.engine.functions.model import (
     LATEST,
     AliasState,
@@ -69,6 +73,161 @@ MIGRATIONS = [
     );
     """
 ]
+
+
+class LambdaTables:
+    """The writes of the Lambda API, over one open transaction's connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- functions ----------------------------------------------------------------------------
+
+    def function_exists(self, name: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM lambda_functions WHERE name = ?", (name,))
+        return row.fetchone() is not None
+
+    def insert_function(
+        self,
+        name: str,
+        code: CodeSnapshot,
+        config: FunctionConfig,
+        now: str,
+        *,
+        source_dir: str | None,
+        source_fp: str | None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO lambda_functions(name, source_dir, source_fingerprint, code_hex, "
+            "code_sha256, code_size, config, revision_id, last_modified) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, source_dir, source_fp, code.sha256_hex, code.code_sha256, code.size,
+             config.to_json().decode(), new_revision(), now),
+        )  # fmt: skip
+
+    def delete_function(self, name: str) -> None:
+        self.conn.execute("DELETE FROM lambda_functions WHERE name = ?", (name,))
+
+    def set_source(self, name: str, source_dir: str, source_fp: str) -> None:
+        """Follow ``source_dir`` (same code as now: ``$LATEST`` is unchanged)."""
+        self.conn.execute(
+            "UPDATE lambda_functions SET source_dir=?, source_fingerprint=? WHERE name=?",
+            (source_dir, source_fp, name),
+        )
+
+    def set_code(
+        self,
+        name: str,
+        code: CodeSnapshot,
+        now: str,
+        *,
+        source_dir: str | None = None,
+        source_fp: str | None = None,
+    ) -> None:
+        """New ``$LATEST`` code, from ``source_dir`` (or uploaded: the function stops following
+        a source tree)."""
+        self.conn.execute(
+            "UPDATE lambda_functions SET source_dir=?, source_fingerprint=?, code_hex=?, "
+            "code_sha256=?, code_size=?, revision_id=?, last_modified=? WHERE name=?",
+            (source_dir, source_fp, code.sha256_hex, code.code_sha256, code.size,
+             new_revision(), now, name),
+        )  # fmt: skip
+
+    def set_config(self, name: str, config: FunctionConfig, now: str) -> None:
+        self.conn.execute(
+            "UPDATE lambda_functions SET config=?, revision_id=?, last_modified=? WHERE name=?",
+            (config.to_json().decode(), new_revision(), now, name),
+        )
+
+    def set_reserved_concurrency(self, name: str, value: int | None) -> None:
+        self.conn.execute(
+            "UPDATE lambda_functions SET reserved_concurrency = ? WHERE name = ?", (value, name)
+        )
+
+    # -- versions -----------------------------------------------------------------------------
+
+    def publish_state(self, name: str) -> tuple[int, str | None]:
+        """``(number the next version gets, $LATEST revision when it was last published)``."""
+        row = self.conn.execute(
+            "SELECT next_version, published_revision FROM lambda_functions WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return int(row["next_version"]), row["published_revision"]
+
+    def insert_version(
+        self, latest: VersionState, number: int, config: FunctionConfig, now: str
+    ) -> None:
+        """Publish ``latest``'s code with ``config`` as version ``number``; ``$LATEST`` gets a
+        new revision, remembered as the published one (the no-op rule of PublishVersion)."""
+        name = latest.function_name
+        self.conn.execute(
+            "INSERT INTO lambda_versions(function, version, code_hex, code_sha256, code_size, "
+            "config, revision_id, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, number, latest.code_hex, latest.code_sha256, latest.code_size,
+             config.to_json().decode(), new_revision(), now),
+        )  # fmt: skip
+        latest_revision = new_revision()
+        self.conn.execute(
+            "UPDATE lambda_functions SET next_version = ?, revision_id = ?, "
+            "published_revision = ? WHERE name = ?",
+            (number + 1, latest_revision, latest_revision, name),
+        )
+
+    def delete_version(self, name: str, version: str) -> None:
+        self.conn.execute(
+            "DELETE FROM lambda_versions WHERE function = ? AND version = ?", (name, int(version))
+        )
+
+    # -- aliases ------------------------------------------------------------------------------
+
+    def insert_alias(
+        self, name: str, alias: str, version: str, weights: Mapping[str, float], description: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO lambda_aliases(function, name, function_version, weights, description, "
+            "revision_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, alias, version, _weights(weights), description, new_revision()),
+        )
+
+    def update_alias(
+        self, name: str, alias: str, version: str, weights: Mapping[str, float], description: str
+    ) -> None:
+        self.conn.execute(
+            "UPDATE lambda_aliases SET function_version=?, weights=?, description=?, "
+            "revision_id=? WHERE function=? AND name=?",
+            (version, _weights(weights), description, new_revision(), name, alias),
+        )
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self.conn.execute(
+            "DELETE FROM lambda_aliases WHERE function = ? AND name = ?", (name, alias)
+        )
+
+    # -- resource policies --------------------------------------------------------------------
+
+    def policy_exists(self, name: str, qualifier: str | None, sid: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM lambda_policies WHERE function=? AND qualifier=? AND sid=?",
+            (name, qualifier or "", sid),
+        )
+        return row.fetchone() is not None
+
+    def insert_policy(
+        self, name: str, qualifier: str | None, sid: str, statement: Mapping[str, Any]
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO lambda_policies(function, qualifier, sid, statement) VALUES (?,?,?,?)",
+            (name, qualifier or "", sid, orjson.dumps(statement).decode()),
+        )
+
+
+def policy_statements(store: Store, name: str, qualifier: str | None) -> list[Any]:
+    """The statements of the resource policy of ``name`` (or of one qualifier), by Sid."""
+    rows = store.query(
+        "SELECT statement FROM lambda_policies WHERE function=? AND qualifier=? ORDER BY sid",
+        (name, qualifier or ""),
+    )
+    return [orjson.loads(row["statement"]) for row in rows]
 
 
 def load_function(store: Store, name: str, previous: FunctionState | None) -> FunctionState | None:
@@ -144,3 +303,7 @@ def function_from_row(
 
 def new_revision() -> str:
     return str(uuid.uuid4())
+
+
+def _weights(weights: Mapping[str, float]) -> str:
+    return orjson.dumps(dict(weights)).decode()
