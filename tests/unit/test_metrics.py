@@ -10,9 +10,9 @@ import pytest
 
 from apicanary.clock import VirtualClock
 from apicanary.engine.cloudwatch.metrics import DEFAULT_TIERS, MetricStore
-from apicanary.engine.cloudwatch.sketch import ALPHA
 from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
+from apicanary.sketch import ALPHA
 from apicanary.store import Store
 
 T0 = 1_800_000_000.0  # aligned to 3600 s

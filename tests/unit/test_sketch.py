@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apicanary.engine.cloudwatch.sketch import ALPHA, QuantileSketch
+from apicanary.sketch import ALPHA, QuantileSketch
 
 QUANTILES = (0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0)
 TOLERANCE = ALPHA * (1 + 1e-9)
@@ -94,3 +96,57 @@ def test_empty_sketch_is_nan_and_buckets_stay_few() -> None:
     assert math.isnan(QuantileSketch().quantile(0.5))
     latencies = sketch_of(sample("lognormal", 7, 20_000))
     assert latencies.bucket_count() < 700
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    accuracy=st.sampled_from([0.001, 0.01, 0.05, 0.2]),
+    values=st.lists(
+        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=200,
+    ),
+)
+def test_json_state_round_trip_is_exact(accuracy: float, values: list[float]) -> None:
+    sketch = QuantileSketch(accuracy)
+    for v in values:
+        sketch.add(v)
+    clone = QuantileSketch.from_dict(json.loads(json.dumps(sketch.to_dict())))
+    assert clone.to_dict() == sketch.to_dict()
+    assert (clone.positive, clone.negative, clone.zeros, clone.count) == (
+        sketch.positive,
+        sketch.negative,
+        sketch.zeros,
+        sketch.count,
+    )
+    for q in QUANTILES:
+        assert clone.quantile(q) == sketch.quantile(q)
+    tolerance = accuracy * (1 + 1e-9)
+    for q in QUANTILES:
+        truth = exact(values, q)
+        assert abs(sketch.quantile(q) - truth) <= tolerance * abs(truth) + 1e-300
+
+
+def test_json_state_of_positive_values_keeps_the_analysis_format() -> None:
+    sketch = QuantileSketch(0.02)
+    for v in (1.0, 1.0, 5.0):
+        sketch.add(v)
+    assert sketch.to_dict() == {"accuracy": 0.02, "bins": [[0, 2], [41, 1]], "count": 3}
+    restored = QuantileSketch.from_dict({"accuracy": 0.02, "bins": [[0, 2], [41, 1]], "count": 3})
+    assert restored.quantile(0.5) == sketch.quantile(0.5)
+    assert restored.quantile(1.0) == pytest.approx(5.0, rel=0.02)
+
+
+def test_inconsistent_or_invalid_state_is_refused() -> None:
+    with pytest.raises(ValueError, match="do not add up"):
+        QuantileSketch.from_dict({"accuracy": 0.01, "bins": [[3, 2]], "count": 3})
+    with pytest.raises(ValueError, match=r"between 0 and 0\.5"):
+        QuantileSketch(0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        QuantileSketch().quantile(1.5)
+    with pytest.raises(ValueError, match="NaN"):
+        QuantileSketch().add(math.nan)
+    with pytest.raises(ValueError, match="compact form"):
+        QuantileSketch(0.02).to_bytes()
+    with pytest.raises(ValueError, match="cannot merge"):
+        QuantileSketch().merge(QuantileSketch(0.02))

@@ -5,7 +5,7 @@ Data model
 A metric is ``(namespace, name, dimensions)`` (:data:`MetricKey`). Each sample lands, at
 ingestion, in a 1-second bucket, later rolled up into each coarser *tier*; a bucket holds
 SampleCount, Sum, Minimum, Maximum and a
-:class:`~apicanary.engine.cloudwatch.sketch.QuantileSketch` (relative error ≤ 1 %; no sketch
+:class:`~apicanary.sketch.QuantileSketch` (relative error ≤ 1 %; no sketch
 while every sample of the bucket has the same value, which keeps counters like
 ``Invocations`` small).
 
@@ -56,7 +56,6 @@ from typing import Any
 
 from apicanary.clock import Clock
 from apicanary.engine.cloudwatch import queries as metric_data
-from apicanary.engine.cloudwatch.sketch import INV_LOG_GAMMA, QuantileSketch
 from apicanary.engine.cloudwatch.values import (
     BASIC_STATISTICS,
     UNITS,
@@ -72,6 +71,7 @@ from apicanary.engine.cloudwatch.values import (
     parse_percentile,
 )
 from apicanary.errors import AwsApiError
+from apicanary.sketch import INV_LOG_GAMMA, QuantileSketch
 from apicanary.store import Store
 
 __all__ = [

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from apicanary.engine.cloudwatch.sketch import QuantileSketch
 from apicanary.errors import AwsApiError
+from apicanary.sketch import QuantileSketch
 
 Dimensions = tuple[tuple[str, str], ...]
 MetricKey = tuple[str, str, Dimensions]

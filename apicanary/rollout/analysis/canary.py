@@ -34,10 +34,13 @@ from apicanary.rollout.analysis.guard import (
     judge_guard,
     remaining_canary_requests,
 )
-from apicanary.rollout.analysis.quantiles import QuantileSketch
 from apicanary.rollout.analysis.sequential import ErrorTest, LatencyTest
 from apicanary.rollout.analysis.verdict import Outcome, Verdict
 from apicanary.rollout.analysis.windows import share, window_from_invocations
+from apicanary.sketch import QuantileSketch
+
+MIN_DURATION_MS = 1e-3
+"""The baseline counts a shorter warm duration as 1 µs."""
 
 __all__ = [
     "AlarmState",
@@ -178,7 +181,7 @@ class CanaryAnalysis:
         for d in durations:
             if cap is not None and self.baseline.count >= cap:
                 return
-            self.baseline.add(d)
+            self.baseline.add(max(d, MIN_DURATION_MS))
 
     def latency_thresholds(self) -> tuple[float, float] | None:
         """Stable warm (p90, p99) in ms to judge the *next* window by; ``None`` while warming up."""
