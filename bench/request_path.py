@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 import orjson
 
-from apicanary.engine.gateway.events import build_rest_v1_event, parse_proxy_response
+from apicanary.engine.gateway.events import build_rest_v1_event
 from apicanary.engine.gateway.media_types import NO_BINARY_MEDIA_TYPES, BinaryMediaTypes
-from apicanary.engine.gateway.routes import Route, compile_routes
+from apicanary.engine.gateway.messages import GatewayRequest, ResolvedRoute
+from apicanary.engine.gateway.proxy_response import parse_proxy_response
+from apicanary.engine.gateway.routes import Route, RouteMatch, compile_routes
 
 
 def best_us(fn: Callable[[], object], number: int = 20_000, repeat: int = 7) -> float:
@@ -54,24 +56,33 @@ def main() -> None:
     ]
     binary = BinaryMediaTypes.of(["image/*", "application/octet-stream"])
 
+    request = GatewayRequest(
+        method="POST",
+        path="/prod/svc42/items/123",
+        query_string="page=2&sort=desc&tag=a&tag=b",
+        headers=headers,
+        body=b'{"name": "widget", "qty": 3}',
+        source_ip="127.0.0.1",
+        host=None,
+    )
+    route = ResolvedRoute(
+        api_id="abc123",
+        api_name="bench",
+        binary_media_types=binary,
+        stage="prod",
+        is_canary=False,
+        deployment_id="d1",
+        stage_variables={"lambdaAlias": "live"},
+        path=request.path,
+        match=RouteMatch("/svc{i}/items/{id}", "r1", "POST", {"id": "123"}, None),
+    )
+
     def event() -> dict[str, object]:
         return build_rest_v1_event(
-            method="POST",
-            raw_path="/prod/svc42/items/123",
-            stage="prod",
-            resource="/svc{i}/items/{id}",
-            path_parameters={"id": "123"},
-            headers=headers,
-            query_string="page=2&sort=desc&tag=a&tag=b",
-            body=b'{"name": "widget", "qty": 3}',
-            source_ip="127.0.0.1",
-            api_id="abc123",
-            deployment_id="d1",
-            resource_id="r1",
-            stage_variables={"lambdaAlias": "live"},
-            binary_media_types=binary,
-            request_time_ms=1_720_614_516_123,
+            request,
+            route,
             request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            request_time_ms=1_720_614_516_123,
         )
 
     def encoded() -> bytes:

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from apicanary.engine.functions.model import LambdaInvocation
-from apicanary.engine.gateway.gateway import RequestRecord
+from apicanary.engine.gateway.messages import RequestRecord
 
 Record = RequestRecord | LambdaInvocation
 

@@ -27,6 +27,9 @@ import orjson
 from apicanary.clock import VirtualClock
 from apicanary.engine.engine import Engine
 from apicanary.engine.gateway.events import build_rest_v1_event
+from apicanary.engine.gateway.media_types import NO_BINARY_MEDIA_TYPES
+from apicanary.engine.gateway.messages import GatewayRequest, ResolvedRoute
+from apicanary.engine.gateway.routes import RouteMatch
 from apicanary.engine.provision import provision
 from apicanary.errors import BadInputError
 from apicanary.local.faults import Fault, FaultInjectingRuntime
@@ -180,14 +183,16 @@ async def _one_request(
     request_id = str(uuid.uuid4())
     if routes:
         method, resource, path, parameters = rng.choice(routes)
-        event = build_rest_v1_event(
-            method=method, raw_path=f"/Prod{path}", stage="Prod", resource=resource,
-            path_parameters=parameters or None, headers=[("accept", "application/json")],
-            query_string="",
-            body=b"", source_ip="127.0.0.1", api_id="rehearsal", deployment_id="rehearsal",
-            resource_id="rehearsal", stage_variables=None,
-            request_time_ms=int(clock.now() * 1000), request_id=request_id,
+        request = GatewayRequest(
+            method, f"/Prod{path}", "", [("accept", "application/json")], b"", "127.0.0.1", None
+        )
+        route = ResolvedRoute(
+            "rehearsal", "rehearsal", NO_BINARY_MEDIA_TYPES, "Prod", False, "rehearsal", {},
+            f"/Prod{path}", RouteMatch(resource, "rehearsal", method, parameters, None),
         )  # fmt: skip
+        event = build_rest_v1_event(
+            request, route, request_id=request_id, request_time_ms=int(clock.now() * 1000)
+        )
         payload = orjson.dumps(event)
     else:
         payload = b"{}"

@@ -21,7 +21,7 @@ import orjson
 
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import LambdaInvocation
-from apicanary.engine.gateway.gateway import RequestRecord
+from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.errors import AwsApiError, BadInputError, PlatformError
 from apicanary.model import Invocation
 from apicanary.platform.base import (

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from apicanary.engine.gateway.gateway import Gateway, GatewayRequest
+from apicanary.engine.gateway.gateway import Gateway
+from apicanary.engine.gateway.messages import GatewayRequest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

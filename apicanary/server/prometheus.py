@@ -57,7 +57,7 @@ from starlette.routing import BaseRoute, Route
 from apicanary.engine.cloudwatch.alarm_eval import STATES
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import LambdaInvocation
-from apicanary.engine.gateway.gateway import RequestRecord
+from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.rollout.journal import Journal
 
 LATENCY_BUCKETS_S: tuple[float, ...] = (

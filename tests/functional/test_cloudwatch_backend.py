@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from apicanary.engine.engine import Engine
-from apicanary.engine.gateway.gateway import RequestRecord
+from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.server.control import build_control_app
 from tests.support.servers import serve_in_thread
 

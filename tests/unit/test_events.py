@@ -14,25 +14,61 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apicanary.engine.gateway.events import (
+    build_http_v2_event,
+    build_rest_v1_event,
+    format_request_time,
+    parse_query_string,
+)
+from apicanary.engine.gateway.media_types import (
+    NO_BINARY_MEDIA_TYPES,
+    BinaryMediaTypes,
+    first_media_type,
+)
+from apicanary.engine.gateway.messages import GatewayReply, GatewayRequest, ResolvedRoute
+from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
+from apicanary.engine.gateway.responses import (
     FUNCTION_ERROR,
     INTEGRATION_REJECTED,
     INTEGRATION_TIMEOUT,
     MISSING_AUTHENTICATION_TOKEN,
     THROTTLED,
-    BinaryMediaTypes,
-    MalformedResponse,
-    ProxyResponse,
-    build_http_v2_event,
-    build_rest_v1_event,
-    format_request_time,
-    parse_proxy_response,
-    parse_query_string,
 )
-from apicanary.engine.gateway.media_types import NO_BINARY_MEDIA_TYPES, first_media_type
+from apicanary.engine.gateway.routes import RouteMatch
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 # 2024-07-10 12:28:36.123 UTC
 EPOCH_MS = calendar.timegm((2024, 7, 10, 12, 28, 36, 0, 0, 0)) * 1000 + 123
+
+
+def request_and_route(
+    *,
+    method: str,
+    raw_path: str,
+    stage: str,
+    resource: str,
+    resource_id: str = "",
+    path_parameters: dict[str, str] | None,
+    headers: list[tuple[str, str]],
+    query_string: str,
+    body: bytes,
+    source_ip: str,
+    api_id: str,
+    deployment_id: str = "",
+    stage_variables: dict[str, str] | None,
+    binary_media_types: BinaryMediaTypes = NO_BINARY_MEDIA_TYPES,
+    domain_name: str | None = None,
+    route_method: str | None = None,
+) -> tuple[GatewayRequest, ResolvedRoute]:
+    """The builders' inputs from the flat fields the tests vary."""
+    request = GatewayRequest(method, raw_path, query_string, headers, body, source_ip, domain_name)
+    match = RouteMatch(
+        resource, resource_id, route_method or method, path_parameters or {}, integration=None
+    )
+    route = ResolvedRoute(
+        api_id, "api", binary_media_types, stage, False, deployment_id, stage_variables or {},
+        raw_path, match,
+    )  # fmt: skip
+    return request, route
 
 
 def v1(**overrides: Any) -> dict[str, Any]:
@@ -55,7 +91,13 @@ def v1(**overrides: Any) -> dict[str, Any]:
         "request_id": REQUEST_ID,
     }
     kwargs.update(overrides)
-    return build_rest_v1_event(**kwargs)
+    per_request = {
+        key: kwargs.pop(key)
+        for key in ("request_time_ms", "request_id", "extended_request_id", "account_id")
+        if key in kwargs
+    }
+    request, route = request_and_route(**kwargs)
+    return build_rest_v1_event(request, route, **per_request)
 
 
 # --- v1.0 event: shape ----------------------------------------------------------------------
@@ -398,7 +440,7 @@ def test_powertools_rest_resolver_round_trip() -> None:
     event["resource"] = event["requestContext"]["resourcePath"] = "/orders/{order_id}"
     raw = orjson.dumps(app.resolve(orjson.loads(orjson.dumps(event)), Ctx()))
     parsed = parse_proxy_response(raw, binary_media_types=NO_BINARY_MEDIA_TYPES, accept_header=None)
-    assert isinstance(parsed, ProxyResponse), parsed
+    assert isinstance(parsed, GatewayReply), parsed
     assert parsed.status == 200
     assert orjson.loads(parsed.body) == {"id": "42", "q": "hello world"}
     assert (b"Content-Type", b"application/json") in parsed.headers
@@ -408,7 +450,7 @@ def test_powertools_rest_resolver_round_trip() -> None:
     )
     raw = orjson.dumps(app.resolve(event, Ctx()))
     parsed = parse_proxy_response(raw, binary_media_types=NO_BINARY_MEDIA_TYPES, accept_header=None)
-    assert isinstance(parsed, ProxyResponse), parsed
+    assert isinstance(parsed, GatewayReply), parsed
     assert parsed.status == 201
     assert parsed.body == b"created"
     assert (b"X-Multi", b"a, b") in parsed.headers
@@ -419,11 +461,11 @@ def test_powertools_rest_resolver_round_trip() -> None:
 
 
 def test_v2_event_shape() -> None:
-    e = build_http_v2_event(
+    request, route = request_and_route(
         method="POST",
         raw_path="/my/path",
         stage="$default",
-        route_key="POST /my/{p}",
+        resource="/my/{p}",
         path_parameters={"p": "a%20b"},
         headers=[
             ("Host", "h.example"),
@@ -437,9 +479,8 @@ def test_v2_event_shape() -> None:
         source_ip="10.0.0.1",
         api_id="api1",
         stage_variables={"s": "v"},
-        request_time_ms=EPOCH_MS,
-        request_id=REQUEST_ID,
     )
+    e = build_http_v2_event(request, route, request_time_ms=EPOCH_MS, request_id=REQUEST_ID)
     assert e["version"] == "2.0"
     assert e["routeKey"] == "POST /my/{p}"
     assert e["rawPath"] == "/my/path"
@@ -469,11 +510,11 @@ def test_v2_event_shape() -> None:
 
 
 def test_v2_binary_body_and_omitted_keys() -> None:
-    e = build_http_v2_event(
+    request, route = request_and_route(
         method="GET",
         raw_path="/",
         stage="$default",
-        route_key="$default",
+        resource="$default",
         path_parameters=None,
         headers=[("content-type", "image/png")],
         query_string="",
@@ -481,9 +522,9 @@ def test_v2_binary_body_and_omitted_keys() -> None:
         source_ip="1.2.3.4",
         api_id="api1",
         stage_variables=None,
-        request_time_ms=EPOCH_MS,
-        request_id=REQUEST_ID,
     )
+    e = build_http_v2_event(request, route, request_time_ms=EPOCH_MS, request_id=REQUEST_ID)
+    assert e["routeKey"] == "$default"
     assert e["isBase64Encoded"] is True
     assert base64.b64decode(e["body"]) == b"\x89PNG"
     for key in ("cookies", "queryStringParameters", "pathParameters", "stageVariables"):
@@ -495,16 +536,16 @@ def test_v2_binary_body_and_omitted_keys() -> None:
 
 def parse(
     obj: Any, *, binary: list[str] | None = None, accept: str | None = None
-) -> ProxyResponse | MalformedResponse:
+) -> GatewayReply | MalformedResponse:
     raw = obj if isinstance(obj, bytes) else orjson.dumps(obj)
     return parse_proxy_response(
         raw, binary_media_types=BinaryMediaTypes.of(binary or []), accept_header=accept
     )
 
 
-def ok(obj: Any, **kw: Any) -> ProxyResponse:
+def ok(obj: Any, **kw: Any) -> GatewayReply:
     r = parse(obj, **kw)
-    assert isinstance(r, ProxyResponse), r
+    assert isinstance(r, GatewayReply), r
     return r
 
 
@@ -651,7 +692,7 @@ def test_parse_accepts_str_payload() -> None:
         parse_proxy_response(
             '{"statusCode": 204}', binary_media_types=NO_BINARY_MEDIA_TYPES, accept_header=None
         ),
-        ProxyResponse,
+        GatewayReply,
     )
 
 
@@ -687,8 +728,8 @@ def test_parser_never_raises_on_any_json(payload: Any, accept: str | None) -> No
         binary_media_types=BinaryMediaTypes.of(["*/*"]),
         accept_header=accept,
     )
-    assert isinstance(result, ProxyResponse | MalformedResponse)
-    if isinstance(result, ProxyResponse):
+    assert isinstance(result, GatewayReply | MalformedResponse)
+    if isinstance(result, GatewayReply):
         assert 100 <= result.status <= 599
         assert all(isinstance(n, bytes) and isinstance(v, bytes) for n, v in result.headers)
 
@@ -696,7 +737,7 @@ def test_parser_never_raises_on_any_json(payload: Any, accept: str | None) -> No
 @given(raw=st.binary(max_size=64))
 def test_parser_never_raises_on_any_bytes(raw: bytes) -> None:
     result = parse_proxy_response(raw, binary_media_types=NO_BINARY_MEDIA_TYPES, accept_header=None)
-    assert isinstance(result, ProxyResponse | MalformedResponse)
+    assert isinstance(result, GatewayReply | MalformedResponse)
 
 
 # --- fixed gateway responses ----------------------------------------------------------------

@@ -27,7 +27,7 @@ from functools import lru_cache
 from apicanary.engine.cloudwatch.metrics import MetricStore
 from apicanary.engine.cloudwatch.values import MetricKey, Point
 from apicanary.engine.functions.model import LambdaInvocation
-from apicanary.engine.gateway.gateway import RequestRecord
+from apicanary.engine.gateway.messages import RequestRecord
 
 LAMBDA = "AWS/Lambda"
 APIGW = "AWS/ApiGateway"

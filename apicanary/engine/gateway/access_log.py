@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from apicanary.engine.gateway.gateway import RequestRecord
+from apicanary.engine.gateway.messages import RequestRecord
 
 
 class AccessLog:

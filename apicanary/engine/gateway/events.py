@@ -17,54 +17,27 @@ recordings (LocalStack ``aws.validated`` snapshots of ``test_lambda_aws_proxy_in
   ``Content-Type`` matches the API's ``binaryMediaTypes`` (see :mod:`.media_types`); otherwise
   UTF-8 text (undecodable bytes become U+FFFD).
 
-The fixed gateway error responses and the proxy-response parser live in
-:mod:`.responses` and :mod:`.proxy_response`; they are re-exported here.
+Both builders take the request as the server read it and the route the gateway resolved it
+to (:mod:`.messages`), plus the per-request id and time.
 """
 
 from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from apicanary.arns import DEFAULT_ACCOUNT
-from apicanary.engine.gateway.media_types import (
-    DEFAULT_CONTENT_TYPE,
-    NO_BINARY_MEDIA_TYPES,
-    BinaryMediaTypes,
-    first_media_type,
-)
-from apicanary.engine.gateway.proxy_response import (
-    MalformedResponse,
-    ProxyResponse,
-    parse_proxy_response,
-)
-from apicanary.engine.gateway.responses import (
-    FUNCTION_ERROR,
-    INTEGRATION_REJECTED,
-    INTEGRATION_TIMEOUT,
-    MISSING_AUTHENTICATION_TOKEN,
-    THROTTLED,
-    GatewayResponse,
-)
+from apicanary.engine.gateway.media_types import DEFAULT_CONTENT_TYPE, first_media_type
+from apicanary.engine.gateway.messages import GatewayRequest, ResolvedRoute
 
 __all__ = [
-    "FUNCTION_ERROR",
-    "INTEGRATION_REJECTED",
-    "INTEGRATION_TIMEOUT",
-    "MISSING_AUTHENTICATION_TOKEN",
-    "THROTTLED",
-    "BinaryMediaTypes",
-    "GatewayResponse",
-    "MalformedResponse",
-    "ProxyResponse",
     "build_http_v2_event",
     "build_rest_v1_event",
     "format_request_time",
-    "parse_proxy_response",
     "parse_query_string",
 ]
 
@@ -168,45 +141,28 @@ def _domain_prefix(domain_name: str) -> str:
 
 
 def build_rest_v1_event(
+    request: GatewayRequest,
+    route: ResolvedRoute,
     *,
-    method: str,
-    raw_path: str,
-    stage: str,
-    resource: str,
-    path_parameters: Mapping[str, str] | None,
-    headers: Sequence[tuple[str, str]],
-    query_string: str,
-    body: bytes,
-    source_ip: str,
-    api_id: str,
-    deployment_id: str,
-    resource_id: str,
-    stage_variables: Mapping[str, str] | None,
-    binary_media_types: BinaryMediaTypes = NO_BINARY_MEDIA_TYPES,
-    request_time_ms: int,
     request_id: str,
-    extended_request_id: str | None = None,
+    request_time_ms: int,
     account_id: str = DEFAULT_ACCOUNT,
-    domain_name: str | None = None,
+    extended_request_id: str | None = None,
     protocol: str = "HTTP/1.1",
 ) -> dict[str, Any]:
     """The payload-format-1.0 event for one REST request (a fresh dict, ready for orjson).
 
-    ``raw_path`` is the path as received, stage prefix included (``/prod/orders/42``);
-    ``headers`` are ``(name, value)`` pairs as received (decode ASGI bytes as latin-1);
-    ``query_string`` is the raw query without ``?``; ``resource`` the matched template;
-    ``path_parameters`` / ``stage_variables`` empty or ``None`` give ``null``.
-    ``domain_name`` defaults to the ``Host`` header, else ``{api_id}.execute-api.localhost``.
+    Empty path parameters or stage variables give ``null``. ``domainName`` is the request's
+    ``host``, else its ``Host`` header, else ``{api_id}.execute-api.localhost``.
     """
-    single_headers, multi_headers, names = _group_headers(headers)
-    query, multi_query = parse_query_string(query_string)
-
+    single_headers, multi_headers, names = _group_headers(request.headers)
+    query, multi_query = parse_query_string(request.query_string)
+    body = request.body
     if body:
         content_type_key = names.get("content-type")
         content_type = single_headers[content_type_key] if content_type_key else None
-        if not binary_media_types.empty and binary_media_types.matches_header(
-            content_type, default=DEFAULT_CONTENT_TYPE
-        ):
+        binary = route.binary_media_types
+        if not binary.empty and binary.matches_header(content_type, default=DEFAULT_CONTENT_TYPE):
             body_text: str | None = base64.b64encode(body).decode("ascii")
             is_base64 = True
         else:
@@ -216,10 +172,20 @@ def build_rest_v1_event(
         body_text = None
         is_base64 = False
 
+    domain_name = request.host
     if domain_name is None:
         host_key = names.get("host")
-        domain_name = single_headers[host_key] if host_key else f"{api_id}.execute-api.localhost"
+        domain_name = (
+            single_headers[host_key] if host_key else f"{route.api_id}.execute-api.localhost"
+        )
     user_agent_key = names.get("user-agent")
+    method = request.method
+    raw_path = route.path
+    stage = route.stage
+    match = route.match
+    resource = match.resource
+    path_parameters = match.path_parameters
+    stage_variables = route.stage_variables
 
     return {
         "resource": resource,
@@ -233,8 +199,8 @@ def build_rest_v1_event(
         "stageVariables": dict(stage_variables) if stage_variables else None,
         "requestContext": {
             "accountId": account_id,
-            "apiId": api_id,
-            "deploymentId": deployment_id,
+            "apiId": route.api_id,
+            "deploymentId": route.deployment_id,
             "domainName": domain_name,
             "domainPrefix": _domain_prefix(domain_name),
             "extendedRequestId": extended_request_id or _extended_request_id(request_id),
@@ -248,7 +214,7 @@ def build_rest_v1_event(
                 "cognitoIdentityId": None,
                 "cognitoIdentityPoolId": None,
                 "principalOrgId": None,
-                "sourceIp": source_ip,
+                "sourceIp": request.source_ip,
                 "user": None,
                 "userAgent": single_headers[user_agent_key] if user_agent_key else None,
                 "userArn": None,
@@ -258,7 +224,7 @@ def build_rest_v1_event(
             "requestId": request_id,
             "requestTime": format_request_time(request_time_ms // 1000),
             "requestTimeEpoch": request_time_ms,
-            "resourceId": resource_id,
+            "resourceId": match.resource_id,
             "resourcePath": resource,
             "stage": stage,
         },
@@ -290,22 +256,12 @@ def _decode_v2_body(body: bytes, content_type: str | None) -> tuple[str | None, 
 
 
 def build_http_v2_event(
+    request: GatewayRequest,
+    route: ResolvedRoute,
     *,
-    method: str,
-    raw_path: str,
-    stage: str,
-    route_key: str,
-    path_parameters: Mapping[str, str] | None,
-    headers: Sequence[tuple[str, str]],
-    query_string: str,
-    body: bytes,
-    source_ip: str,
-    api_id: str,
-    stage_variables: Mapping[str, str] | None,
-    request_time_ms: int,
     request_id: str,
+    request_time_ms: int,
     account_id: str = DEFAULT_ACCOUNT,
-    domain_name: str | None = None,
     protocol: str = "HTTP/1.1",
 ) -> dict[str, Any]:
     """The payload-format-2.0 event (``reference/aws-semantics.md`` §3).
@@ -315,20 +271,26 @@ def build_http_v2_event(
     keys with nothing to carry (``cookies``, ``queryStringParameters``, ``pathParameters``,
     ``stageVariables``, ``body``) are omitted. The body is text for textual content types
     (``text/*``, JSON, XML, form) that decode as UTF-8, base64 otherwise.
-    ``route_key`` is ``"GET /items/{id}"`` or ``"$default"``; ``rawPath`` is ``raw_path``.
-    Path parameters are URL-decoded here (HTTP APIs decode them, REST APIs do not).
+    ``routeKey`` is the matched route's ``"METHOD /path"`` (``"$default"`` for that route);
+    ``rawPath`` is the route's ``path``. Path parameters are URL-decoded here (HTTP APIs decode
+    them, REST APIs do not).
     """
+    match = route.match
+    route_key = "$default" if match.resource == "$default" else f"{match.method} {match.resource}"
+    raw_path = route.path
+    query_string = request.query_string
     lowered: dict[str, str] = {}
     cookies: list[str] = []
-    for name, value in headers:
+    for name, value in request.headers:
         lower = name.lower()
         if lower == "cookie":
             cookies.extend(c.strip() for c in value.split(";") if c.strip())
             continue
         previous = lowered.get(lower)
         lowered[lower] = value if previous is None else f"{previous},{value}"
+    domain_name = request.host
     if domain_name is None:
-        domain_name = lowered.get("host") or f"{api_id}.execute-api.localhost"
+        domain_name = lowered.get("host") or f"{route.api_id}.execute-api.localhost"
 
     event: dict[str, Any] = {
         "version": "2.0",
@@ -339,44 +301,33 @@ def build_http_v2_event(
     if cookies:
         event["cookies"] = cookies
     event["headers"] = lowered
-    if query_string:
-        joined: dict[str, str] = {}
-        for part in query_string.partition("#")[0].split("&"):
-            if not part:
-                continue
-            raw_name, _, raw_value = part.partition("=")
-            name = _unquote_form(raw_name)
-            if not name:
-                continue
-            value = _unquote_form(raw_value)
-            previous = joined.get(name)
-            joined[name] = value if previous is None else f"{previous},{value}"
-        if joined:
-            event["queryStringParameters"] = joined
+    _, multi_query = parse_query_string(query_string)
+    if multi_query:
+        event["queryStringParameters"] = {k: ",".join(v) for k, v in multi_query.items()}
     event["requestContext"] = {
         "accountId": account_id,
-        "apiId": api_id,
+        "apiId": route.api_id,
         "domainName": domain_name,
         "domainPrefix": _domain_prefix(domain_name),
         "http": {
-            "method": method,
+            "method": request.method,
             "path": raw_path,
             "protocol": protocol,
-            "sourceIp": source_ip,
+            "sourceIp": request.source_ip,
             "userAgent": lowered.get("user-agent", ""),
         },
         "requestId": request_id,
         "routeKey": route_key,
-        "stage": stage,
+        "stage": route.stage,
         "time": format_request_time(request_time_ms // 1000),
         "timeEpoch": request_time_ms,
     }
-    body_text, is_base64 = _decode_v2_body(body, lowered.get("content-type"))
+    body_text, is_base64 = _decode_v2_body(request.body, lowered.get("content-type"))
     if body_text is not None:
         event["body"] = body_text
-    if path_parameters:
-        event["pathParameters"] = {k: unquote(v) for k, v in path_parameters.items()}
+    if match.path_parameters:
+        event["pathParameters"] = {k: unquote(v) for k, v in match.path_parameters.items()}
     event["isBase64Encoded"] = is_base64
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
+    if route.stage_variables:
+        event["stageVariables"] = dict(route.stage_variables)
     return event

@@ -22,197 +22,38 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from apicanary.arns import DEFAULT_ACCOUNT, parse_integration_uri
+from apicanary.arns import DEFAULT_ACCOUNT
 from apicanary.clock import Clock
-from apicanary.engine.apigateway.snapshot import ApiSnapshot, DeploymentSnapshot, GatewaySnapshot
+from apicanary.engine.apigateway.snapshot import GatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
 from apicanary.engine.gateway import responses as fixed
+from apicanary.engine.gateway.compiled import (
+    EMPTY_GATEWAY,
+    CompiledApi,
+    CompiledGateway,
+    compile_gateway,
+)
 from apicanary.engine.gateway.events import build_rest_v1_event
-from apicanary.engine.gateway.media_types import BinaryMediaTypes
+from apicanary.engine.gateway.messages import (
+    GatewayReply,
+    GatewayRequest,
+    RecordListener,
+    RequestRecord,
+    ResolvedRoute,
+)
 from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
-from apicanary.engine.gateway.routes import Route, RouteTable, compile_routes
 from apicanary.errors import AwsApiError
 
 _STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 #: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
 #: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
 VERSION_HEADER = b"x-apicanary-executed-version"
-
-
-# --- compiled, immutable view ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Integration:
-    """A route's integration, parsed once: the Lambda function reference or why it cannot run."""
-
-    function_ref: str | None  # function name/ARN text, may hold ${stageVariables.x}
-    templated: bool
-    timeout_s: float
-    unsupported: str | None  # a reason this integration answers 500, or None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledDeployment:
-    id: str
-    table: RouteTable[Integration]
-
-
-@dataclass(frozen=True, slots=True)
-class CanaryArm:
-    percent: float
-    deployment: CompiledDeployment
-    variables: Mapping[str, str]  # stage variables with the overrides merged in
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledStage:
-    name: str
-    deployment: CompiledDeployment
-    variables: Mapping[str, str]
-    canary: CanaryArm | None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledApi:
-    id: str
-    name: str
-    binary: BinaryMediaTypes
-    stages: Mapping[str, CompiledStage]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledGateway:
-    revision: int
-    apis: Mapping[str, CompiledApi]
-    deployments: Mapping[str, CompiledDeployment]
-
-
-EMPTY_GATEWAY = CompiledGateway(-1, _EMPTY, _EMPTY)  # type: ignore[arg-type]
-
-
-def compile_gateway(snapshot: GatewaySnapshot, previous: CompiledGateway) -> CompiledGateway:
-    """Compile ``snapshot``, reusing route tables of deployments already compiled."""
-    deployments: dict[str, CompiledDeployment] = {}
-    apis: dict[str, CompiledApi] = {}
-    for api in snapshot.apis.values():
-        for deployment in api.deployments.values():
-            key = f"{api.id}/{deployment.id}"
-            deployments[key] = previous.deployments.get(key) or _compile_deployment(deployment)
-        apis[api.id] = _compile_api(api, deployments)
-    return CompiledGateway(snapshot.revision, MappingProxyType(apis), MappingProxyType(deployments))
-
-
-def _compile_deployment(deployment: DeploymentSnapshot) -> CompiledDeployment:
-    routes = [
-        Route(
-            resource=route.resource_path,
-            method=route.http_method,
-            integration=_parse_integration(
-                route.integration_type,
-                route.integration_uri,
-                route.integration_http_method,
-                route.timeout_in_millis,
-            ),
-            resource_id=route.resource_id,
-        )
-        for route in deployment.routes
-    ]
-    return CompiledDeployment(deployment.id, compile_routes(routes))
-
-
-def _compile_api(api: ApiSnapshot, deployments: Mapping[str, CompiledDeployment]) -> CompiledApi:
-    stages: dict[str, CompiledStage] = {}
-    for stage in api.stages.values():
-        variables = MappingProxyType(dict(stage.variables))
-        canary = None
-        if stage.canary is not None:
-            merged = {**stage.variables, **stage.canary.stage_variable_overrides}
-            canary = CanaryArm(
-                percent=stage.canary.percent_traffic,
-                deployment=deployments[f"{api.id}/{stage.canary.deployment_id}"],
-                variables=MappingProxyType(merged),
-            )
-        stages[stage.name] = CompiledStage(
-            stage.name, deployments[f"{api.id}/{stage.deployment_id}"], variables, canary
-        )
-    return CompiledApi(
-        api.id, api.name, BinaryMediaTypes.of(api.binary_media_types), MappingProxyType(stages)
-    )
-
-
-def _parse_integration(
-    kind: str, uri: str | None, http_method: str | None, timeout_ms: int
-) -> Integration:
-    timeout_s = max(0.05, timeout_ms / 1000.0)
-    if kind != "AWS_PROXY":
-        reason = f"integration type {kind} is not emulated (only AWS_PROXY to Lambda)"
-        return Integration(None, False, timeout_s, reason)
-    target = parse_integration_uri(uri or "")
-    if target is None:
-        return Integration(None, False, timeout_s, f"integration URI {uri!r} is not a Lambda URI")
-    if http_method and http_method.upper() != "POST":
-        return Integration(None, False, timeout_s, "a Lambda integration must use POST")
-    ref = target.function
-    return Integration(ref, "${stageVariables." in ref, timeout_s, None)
-
-
-# --- requests and records ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayRequest:
-    """An HTTP request as the server read it; ``path`` includes the stage prefix."""
-
-    method: str
-    path: str
-    query_string: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    source_ip: str
-    host: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayReply:
-    status: int
-    headers: tuple[tuple[bytes, bytes], ...]
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One gateway request, for the metrics, the access log and the rollout analysis."""
-
-    timestamp: float
-    request_id: str
-    api_id: str
-    api_name: str
-    stage: str
-    is_canary: bool
-    deployment_id: str
-    resource_path: str
-    method: str
-    function_name: str | None
-    qualifier: str | None
-    executed_version: str | None
-    status: int
-    latency_ms: float
-    integration_latency_ms: float
-    cold_start: bool
-    error_type: str | None  # function error type, "Throttled", "Timeout", "Malformed"...
-
-
-RecordListener = Callable[[RequestRecord], None]
 
 
 class Gateway:
@@ -266,10 +107,11 @@ class Gateway:
         if match is None:
             return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id)
 
-        record = _RecordDraft(
-            timestamp, request_id, api, stage_name, is_canary, deployment.id,
-            match.resource, request.method,
+        route = ResolvedRoute(
+            api.id, api.name, api.binary, stage_name, is_canary, deployment.id, variables, path,
+            match,
         )  # fmt: skip
+        record = _RecordDraft(timestamp, request_id, route, request.method)
         integration = match.integration
         if integration.unsupported is not None or integration.function_ref is None:
             return self._finish(record, fixed.INTEGRATION_REJECTED, started, "Unsupported")
@@ -287,24 +129,11 @@ class Gateway:
         record.executed_version = target.executed_version
 
         event = build_rest_v1_event(
-            method=request.method,
-            raw_path=path,
-            stage=stage_name,
-            resource=match.resource,
-            path_parameters=match.path_parameters or None,
-            headers=request.headers,
-            query_string=request.query_string,
-            body=request.body,
-            source_ip=request.source_ip,
-            api_id=api.id,
-            deployment_id=deployment.id,
-            resource_id=match.resource_id,
-            stage_variables=variables or None,
-            binary_media_types=api.binary,
-            request_time_ms=int(timestamp * 1000),
+            request,
+            route,
             request_id=request_id,
+            request_time_ms=int(timestamp * 1000),
             account_id=self._account_id,
-            domain_name=request.host,
         )
         invoke_started = time.perf_counter()
         invocation = asyncio.ensure_future(
@@ -369,13 +198,9 @@ class Gateway:
         started: float,
         error_type: str | None,
     ) -> GatewayReply:
-        reply = _fixed(response, record.request_id)
-        if record.executed_version is not None:
-            reply = GatewayReply(
-                reply.status,
-                (*reply.headers, (VERSION_HEADER, record.executed_version.encode())),
-                reply.body,
-            )
+        version = record.executed_version
+        extra = () if version is None else ((VERSION_HEADER, version.encode()),)
+        reply = _fixed(response, record.request_id, extra)
         self._record(record, reply.status, started, error_type)
         return reply
 
@@ -384,15 +209,16 @@ class Gateway:
     ) -> None:
         if not self._listeners:
             return
+        route = draft.route
         record = RequestRecord(
             timestamp=draft.timestamp,
             request_id=draft.request_id,
-            api_id=draft.api.id,
-            api_name=draft.api.name,
-            stage=draft.stage,
-            is_canary=draft.is_canary,
-            deployment_id=draft.deployment_id,
-            resource_path=draft.resource,
+            api_id=route.api_id,
+            api_name=route.api_name,
+            stage=route.stage,
+            is_canary=route.is_canary,
+            deployment_id=route.deployment_id,
+            resource_path=route.match.resource,
             method=draft.method,
             function_name=draft.function_name,
             qualifier=draft.qualifier,
@@ -411,29 +237,16 @@ class _RecordDraft:
     """Mutable notes taken while one request is handled (becomes a RequestRecord)."""
 
     __slots__ = (
-        "api", "cold_start", "deployment_id", "executed_version", "function_name",
-        "integration_ms", "is_canary", "method", "qualifier", "request_id", "resource", "stage",
-        "timestamp",
+        "cold_start", "executed_version", "function_name", "integration_ms", "method",
+        "qualifier", "request_id", "route", "timestamp",
     )  # fmt: skip
 
     def __init__(
-        self,
-        timestamp: float,
-        request_id: str,
-        api: CompiledApi,
-        stage: str,
-        is_canary: bool,
-        deployment_id: str,
-        resource: str,
-        method: str,
+        self, timestamp: float, request_id: str, route: ResolvedRoute, method: str
     ) -> None:
         self.timestamp = timestamp
         self.request_id = request_id
-        self.api = api
-        self.stage = stage
-        self.is_canary = is_canary
-        self.deployment_id = deployment_id
-        self.resource = resource
+        self.route = route
         self.method = method
         self.function_name: str | None = None
         self.qualifier: str | None = None
@@ -459,24 +272,26 @@ def _substitute(template: str, variables: Mapping[str, str]) -> str | None:
 
 
 def _fixed(
-    response: fixed.GatewayResponse, request_id: str, hint: str | None = None
+    response: fixed.GatewayResponse,
+    request_id: str,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> GatewayReply:
-    headers = response.headers_for(request_id)
-    if hint:
-        headers = (*headers, (b"x-apicanary-hint", hint.encode()))
-    return GatewayReply(response.status, headers, response.body)
+    return GatewayReply(response.status, (*response.headers_for(request_id), *extra), response.body)
 
 
-def _api_hint(view: CompiledGateway) -> str | None:
+def _api_hint(view: CompiledGateway) -> tuple[tuple[bytes, bytes], ...]:
+    """An ``x-apicanary-hint`` header saying why no API was selected (none when obvious)."""
     if len(view.apis) > 1:
         ids = ", ".join(sorted(view.apis))
-        return (
+        hint = (
             f"several REST APIs are served ({ids}); "
             "select one with Host: <apiId>.execute-api.localhost"
         )
-    if not view.apis:
-        return "no REST API is deployed"
-    return None
+    elif not view.apis:
+        hint = "no REST API is deployed"
+    else:
+        return ()
+    return ((b"x-apicanary-hint", hint.encode()),)
 
 
 def _header(request: GatewayRequest, name: str) -> str | None:

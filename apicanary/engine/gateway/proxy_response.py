@@ -38,8 +38,9 @@ from typing import Any
 import orjson
 
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
+from apicanary.engine.gateway.messages import GatewayReply
 
-__all__ = ["ALLOWED_KEYS", "MalformedResponse", "ProxyResponse", "parse_proxy_response"]
+__all__ = ["ALLOWED_KEYS", "MalformedResponse", "parse_proxy_response"]
 
 ALLOWED_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 
@@ -48,15 +49,6 @@ _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 _DEFAULT_CONTENT_TYPE = (b"Content-Type", b"application/json")
-
-
-@dataclass(frozen=True, slots=True)
-class ProxyResponse:
-    """A valid proxy response: status, ASGI-ready ``(name, value)`` byte pairs, body bytes."""
-
-    status: int
-    headers: tuple[tuple[bytes, bytes], ...]
-    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +161,9 @@ def parse_proxy_response(
     *,
     binary_media_types: BinaryMediaTypes,
     accept_header: str | None,
-) -> ProxyResponse | MalformedResponse:
-    """Parse the function's raw JSON output; never raises (see the module docstring)."""
+) -> GatewayReply | MalformedResponse:
+    """Parse the function's raw JSON output into the client's reply; never raises (see the
+    module docstring)."""
     try:
         decoded = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
@@ -189,4 +182,4 @@ def parse_proxy_response(
         )
     except _Malformed as exc:
         return MalformedResponse(str(exc))
-    return ProxyResponse(status, headers, body)
+    return GatewayReply(status, headers, body)
