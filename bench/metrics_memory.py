@@ -20,7 +20,8 @@ import tracemalloc
 from collections.abc import Callable
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.cloudwatch.metrics import DEFAULT_TIERS, MetricStore
+from apicanary.engine.cloudwatch.metrics.buckets import DEFAULT_TIERS
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import MetricKey, Point, metric_key
 from apicanary.store import Store
 

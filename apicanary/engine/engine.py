@@ -19,7 +19,7 @@ from apicanary.clock import Clock, SystemClock
 from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.engine.cloudwatch.alarms import AlarmEngine
 from apicanary.engine.cloudwatch.feed import MetricFeed
-from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.functions.codestore import CodeStore
 from apicanary.engine.functions.runtime import Runtime
 from apicanary.engine.functions.service import LambdaService

@@ -41,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from apicanary.engine.apigateway.service import ApiGatewayService
-from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import AliasState, LambdaView
 from apicanary.rollout.journal import Journal

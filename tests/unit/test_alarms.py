@@ -11,7 +11,7 @@ import pytest
 from apicanary.clock import VirtualClock
 from apicanary.engine.cloudwatch.alarm_eval import ALARM, INSUFFICIENT_DATA, OK, Slot, decide
 from apicanary.engine.cloudwatch.alarms import AlarmEngine, AlarmStateChange
-from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
 from apicanary.store import Store

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from apicanary.engine.cloudwatch.put_data import Sample, samples_of
 from apicanary.errors import AwsApiError
-from apicanary.server.cloudwatch.ingest import Sample, samples_of
 
 NOW = 1_750_000_000.0
 

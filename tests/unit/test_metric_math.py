@@ -9,7 +9,7 @@ import pytest
 from apicanary.clock import VirtualClock
 from apicanary.engine.cloudwatch import expressions as metric_math
 from apicanary.engine.cloudwatch.expressions import BinOp, Call, MathError, Num, Ref, Unary
-from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
 

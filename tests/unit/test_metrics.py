@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.cloudwatch.metrics import DEFAULT_TIERS, MetricStore
+from apicanary.engine.cloudwatch.metrics.buckets import DEFAULT_TIERS
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
 from apicanary.sketch import ALPHA

@@ -40,7 +40,7 @@ from apicanary.engine.cloudwatch.alarm_eval import (
     evaluation_range,
     iso_time,
 )
-from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import MetricKey, parse_percentile
 from apicanary.errors import AwsApiError
 from apicanary.store import Store

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from apicanary.engine.cloudwatch.metrics import MetricStore
+from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import MetricKey, Point
 from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.messages import RequestRecord

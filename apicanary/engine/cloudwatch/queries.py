@@ -1,4 +1,5 @@
-"""GetMetricData: validate a list of MetricDataQuery, fetch MetricStats, evaluate expressions.
+"""The read APIs' rules: GetMetricData (validate the MetricDataQuery list, fetch MetricStats,
+evaluate expressions), GetMetricStatistics' parameters, ListMetrics' filter.
 
 Pure with respect to I/O: the statistics come from a :class:`StatSource` (the metric store).
 Messages follow CloudWatch's style; the exact wording of the errors marked [Unverified] in
@@ -9,12 +10,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from apicanary.engine.cloudwatch import expressions as metric_math
 from apicanary.engine.cloudwatch.expressions import MathError, Series, SeriesArray, Value
-from apicanary.engine.cloudwatch.values import MetricKey, check_statistic, dimensions_of
+from apicanary.engine.cloudwatch.values import (
+    BASIC_STATISTICS,
+    MetricKey,
+    check_statistic,
+    dimensions_of,
+    dimensions_to_aws,
+    parse_percentile,
+)
 from apicanary.errors import AwsApiError
 
 MAX_QUERIES = 500
@@ -229,3 +237,57 @@ def get_metric_data(
             }
         )
     return {"MetricDataResults": out, "Messages": []}
+
+
+def check_statistics_request(
+    start: float, end: float, stats: Sequence[str], extended: Sequence[str]
+) -> list[tuple[str, float]]:
+    """GetMetricStatistics' checks; returns the asked percentiles as ``(label, q)``."""
+    if start >= end:
+        raise AwsApiError(
+            "InvalidParameterValue",
+            "The parameter StartTime must be less than the parameter EndTime.",
+        )
+    for stat in stats:
+        if stat not in BASIC_STATISTICS:
+            raise AwsApiError(
+                "InvalidParameterValue",
+                f"The value {stat} for parameter Statistics is not supported.",
+            )
+    quantiles: list[tuple[str, float]] = []
+    for stat in extended:
+        q = parse_percentile(stat)
+        if q is None:
+            check_statistic(stat, "ExtendedStatistics")
+            continue
+        quantiles.append((stat, q))
+    return quantiles
+
+
+def list_metrics(
+    keys: Iterable[MetricKey],
+    namespace: str | None,
+    metric_name: str | None,
+    dimensions: Sequence[Mapping[str, str]] | Mapping[str, str | None] | None,
+) -> list[dict[str, Any]]:
+    """ListMetrics over the metrics ``keys``: sorted, filtered like CloudWatch.
+
+    A dimension filter ``{"Name": n}`` (or ``{n: None}``) matches metrics having dimension
+    ``n`` with any value; ``{"Name": n, "Value": v}`` (or ``{n: v}``) requires the value.
+    """
+    wanted: list[tuple[str, str | None]] = []
+    if isinstance(dimensions, Mapping):
+        wanted = [(k, v) for k, v in dimensions.items()]
+    elif dimensions:
+        wanted = [(d["Name"], d.get("Value")) for d in dimensions]
+    out: list[dict[str, Any]] = []
+    for ns, name, dims in sorted(keys):
+        if namespace is not None and ns != namespace:
+            continue
+        if metric_name is not None and name != metric_name:
+            continue
+        have = dict(dims)
+        if any(n not in have or (v is not None and have[n] != v) for n, v in wanted):
+            continue
+        out.append({"Namespace": ns, "MetricName": name, "Dimensions": dimensions_to_aws(dims)})
+    return out

@@ -1,7 +1,7 @@
 """``EngineCloudWatch``: the CloudWatch endpoint's backend over the local engine.
 
 Implements :class:`~apicanary.server.cloudwatch.api.CloudWatchBackend` with the engine's
-:class:`~apicanary.engine.cloudwatch.metrics.MetricStore` (``engine.metrics``) and
+:class:`~apicanary.engine.cloudwatch.metrics.store.MetricStore` (``engine.metrics``) and
 :class:`~apicanary.engine.cloudwatch.alarms.AlarmEngine` (``engine.alarms``). Every read first
 drains the engine's :class:`~apicanary.engine.cloudwatch.feed.MetricFeed`, so gateway and Lambda
 traffic is visible to the very next query, not only after the next housekeeping tick.
@@ -21,10 +21,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from apicanary.engine.cloudwatch.put_data import check_dimensions, samples_of
 from apicanary.engine.cloudwatch.values import MetricKey
 from apicanary.engine.engine import Engine
 from apicanary.errors import AwsApiError
-from apicanary.server.cloudwatch.ingest import check_dimensions, samples_of
 
 MAX_STATISTIC_DATAPOINTS = 1440
 MAX_GET_METRIC_DATA_POINTS = 100_800

@@ -1,9 +1,10 @@
-"""PutMetricData validation, CloudWatch's way: the whole request is checked before anything is
+"""PutMetricData's rules, CloudWatch's way: the whole request is checked before anything is
 stored, and every error names the member (``MetricData.member.2.Value``) as CloudWatch does.
 
 :func:`samples_of` turns a PutMetricData ``params`` dict (botocore's input shape, timestamps as
 epoch seconds) into :class:`Sample` rows for :meth:`MetricStore.put`. It raises
-:class:`~apicanary.errors.AwsApiError` and has no side effects.
+:class:`~apicanary.errors.AwsApiError` and has no side effects. The single checks are the ones
+:meth:`MetricStore.put` applies to one value.
 
 How each datum form becomes samples:
 
@@ -80,13 +81,24 @@ def check_value(value: Any, member: str) -> float:
     return number
 
 
-def check_dimensions(raw: Any, member: str) -> Dimensions:
-    """``[{Name, Value}]`` → the frozen sorted tuple; ≤ 30, names unique, lengths checked."""
-    items = list(raw or [])
-    if len(items) > MAX_DIMENSIONS:
+def check_unit(unit: Any, member: str) -> str:
+    """One of CloudWatch's units (``None`` is the unit ``"None"``)."""
+    if unit not in UNITS:
+        raise invalid_value(unit, member)
+    return str(unit)
+
+
+def check_dimension_count(count: int, member: str) -> None:
+    if count > MAX_DIMENSIONS:
         raise invalid(
             f"The collection {member} must not have a size greater than {MAX_DIMENSIONS}."
         )
+
+
+def check_dimensions(raw: Any, member: str) -> Dimensions:
+    """``[{Name, Value}]`` → the frozen sorted tuple; ≤ 30, names unique, lengths checked."""
+    items = list(raw or [])
+    check_dimension_count(len(items), member)
     pairs: dict[str, str] = {}
     for n, item in enumerate(items, start=1):
         where = f"{member}.member.{n}"
@@ -210,9 +222,7 @@ def samples_of(params: Mapping[str, Any], now: float) -> tuple[str, list[Sample]
             raise invalid_value(name, f"{member}.MetricName")
         dims = check_dimensions(datum.get("Dimensions"), f"{member}.Dimensions")
         ts = check_timestamp(datum.get("Timestamp"), f"{member}.Timestamp", now)
-        unit = datum.get("Unit") or "None"
-        if unit not in UNITS:
-            raise invalid_value(unit, f"{member}.Unit")
+        unit = check_unit(datum.get("Unit") or "None", f"{member}.Unit")
         resolution = datum.get("StorageResolution")
         if resolution is not None and resolution not in STORAGE_RESOLUTIONS:
             raise invalid_value(resolution, f"{member}.StorageResolution")
