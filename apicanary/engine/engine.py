@@ -17,7 +17,7 @@ from pathlib import Path
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock, SystemClock
 from apicanary.engine.apigateway.service import ApiGatewayService
-from apicanary.engine.cloudwatch.alarms import AlarmEngine
+from apicanary.engine.cloudwatch.alarms.service import AlarmEngine
 from apicanary.engine.cloudwatch.feed import MetricFeed
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.functions.codestore import CodeStore

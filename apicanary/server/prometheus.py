@@ -54,7 +54,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from apicanary.engine.cloudwatch.alarm_eval import STATES
+from apicanary.engine.cloudwatch.alarms.decide import STATES
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.messages import RequestRecord

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.cloudwatch.alarm_eval import ALARM, INSUFFICIENT_DATA, OK, Slot, decide
-from apicanary.engine.cloudwatch.alarms import AlarmEngine, AlarmStateChange
+from apicanary.engine.cloudwatch.alarms.decide import ALARM, INSUFFICIENT_DATA, OK, Slot, decide
+from apicanary.engine.cloudwatch.alarms.service import AlarmEngine, AlarmStateChange
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError

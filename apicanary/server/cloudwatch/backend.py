@@ -2,9 +2,10 @@
 
 Implements :class:`~apicanary.server.cloudwatch.api.CloudWatchBackend` with the engine's
 :class:`~apicanary.engine.cloudwatch.metrics.store.MetricStore` (``engine.metrics``) and
-:class:`~apicanary.engine.cloudwatch.alarms.AlarmEngine` (``engine.alarms``). Every read first
-drains the engine's :class:`~apicanary.engine.cloudwatch.feed.MetricFeed`, so gateway and Lambda
-traffic is visible to the very next query, not only after the next housekeeping tick.
+:class:`~apicanary.engine.cloudwatch.alarms.service.AlarmEngine` (``engine.alarms``). Every
+read first drains the engine's :class:`~apicanary.engine.cloudwatch.feed.MetricFeed`, so
+gateway and Lambda traffic is visible to the very next query, not only after the next
+housekeeping tick.
 
 Errors are CloudWatch's codes (``InvalidParameterValue``, ``InvalidParameterCombination``,
 ``MissingParameter``, ``ValidationError``, ``InvalidNextToken``, ``ResourceNotFound``). Local

@@ -26,6 +26,7 @@ datapoint for OK -> ALARM transition)."); the texts for filled and guard cases a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,12 @@ def iso_time(timestamp: float) -> str:
     """``2024-04-16T08:42:00.000+0000``, as in AWS's StateReasonData."""
     moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def json_text(data: Any) -> str:
+    """Compact JSON, keys in insertion order: how CloudWatch writes its JSON-in-a-string fields
+    (StateReasonData, history data)."""
+    return json.dumps(data, separators=(",", ":"), sort_keys=False)
 
 
 def _plural(n: int, word: str) -> str:

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from apicanary.engine.cloudwatch import queries as metric_data
-from apicanary.engine.cloudwatch.alarm_eval import OPERATORS, TREAT_MISSING
+from apicanary.engine.cloudwatch import queries
+from apicanary.engine.cloudwatch.alarms.decide import OPERATORS, TREAT_MISSING
 from apicanary.engine.cloudwatch.values import (
     BASIC_STATISTICS,
     UNITS,
@@ -300,15 +300,15 @@ def parse_alarm(request: Mapping[str, Any]) -> AlarmConfig:
 
 
 def _parse_metrics(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Mapping[str, Any], ...], int]:
-    queries = tuple(dict(q) for q in raw)
-    returning = [q for q in queries if q.get("ReturnData", True)]
+    metrics = tuple(dict(q) for q in raw)
+    returning = [q for q in metrics if q.get("ReturnData", True)]
     if len(returning) != 1:
         raise AwsApiError(
             "ValidationError", "Exactly one element of the metrics list should return data."
         )
-    metric_data.validate_queries(queries, where="Metrics")
-    periods = {int(q["MetricStat"]["Period"]) for q in queries if q.get("MetricStat")}
-    stats = sum(1 for q in queries if q.get("MetricStat"))
+    queries.validate_queries(metrics, where="Metrics")
+    periods = {int(q["MetricStat"]["Period"]) for q in metrics if q.get("MetricStat")}
+    stats = sum(1 for q in metrics if q.get("MetricStat"))
     if stats > MAX_ALARM_METRICS:
         # [Unverified] wording
         raise AwsApiError(
@@ -324,11 +324,11 @@ def _parse_metrics(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Mapping[str,
             f"{', '.join(str(p) for p in sorted(periods))}.",
         )
     if not periods:
-        expression_periods = {int(q["Period"]) for q in queries if q.get("Period")}
+        expression_periods = {int(q["Period"]) for q in metrics if q.get("Period")}
         if len(expression_periods) != 1:
             raise AwsApiError(
                 "MissingParameter",
                 "The parameter Period is required for an expression that uses no metric.",
             )
         periods = expression_periods
-    return queries, periods.pop()
+    return metrics, periods.pop()
