@@ -7,8 +7,17 @@ from typing import Any
 import pytest
 
 from apicanary.clock import VirtualClock
-from apicanary.engine.cloudwatch import expressions as metric_math
-from apicanary.engine.cloudwatch.expressions import BinOp, Call, MathError, Num, Ref, Unary
+from apicanary.engine.cloudwatch.expressions.evaluator import Context, evaluate
+from apicanary.engine.cloudwatch.expressions.syntax import (
+    BinOp,
+    Call,
+    MathError,
+    Num,
+    Ref,
+    Unary,
+    parse,
+    references,
+)
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.cloudwatch.values import metric_key
 from apicanary.errors import AwsApiError
@@ -19,15 +28,15 @@ DIMS = [{"Name": "FunctionName", "Value": "api"}]
 
 
 def test_parser_precedence_and_shapes() -> None:
-    assert metric_math.parse("100 * errors / invocations") == BinOp(
+    assert parse("100 * errors / invocations") == BinOp(
         "/", BinOp("*", Num(100.0), Ref("errors")), Ref("invocations")
     )
-    assert metric_math.parse("-a + b * 2 ^ 2") == BinOp(
+    assert parse("-a + b * 2 ^ 2") == BinOp(
         "+", Unary("-", Ref("a")), BinOp("*", Ref("b"), BinOp("^", Num(2.0), Num(2.0)))
     )
-    assert metric_math.parse("FILL(m1, 0)") == Call("FILL", (Ref("m1"), Num(0.0)))
-    assert metric_math.parse("SUM(METRICS())") == Call("SUM", (Call("METRICS", ()),))
-    assert metric_math.references(metric_math.parse("IF(a > 0, b / a, 0)")) == {"a", "b"}
+    assert parse("FILL(m1, 0)") == Call("FILL", (Ref("m1"), Num(0.0)))
+    assert parse("SUM(METRICS())") == Call("SUM", (Call("METRICS", ()),))
+    assert references(parse("IF(a > 0, b / a, 0)")) == {"a", "b"}
 
 
 @pytest.mark.parametrize(
@@ -36,18 +45,16 @@ def test_parser_precedence_and_shapes() -> None:
 )
 def test_parser_rejects_garbage_without_eval(text: str) -> None:
     with pytest.raises(MathError):
-        node = metric_math.parse(text)
-        metric_math.evaluate(node, metric_math.Context({}, [], []))
+        node = parse(text)
+        evaluate(node, Context({}, [], []))
 
 
-def ctx(**series: dict[float, float]) -> metric_math.Context:
-    return metric_math.Context(
-        dict(series), [(k, k, v) for k, v in series.items()], [0.0, 10.0, 20.0, 30.0]
-    )
+def ctx(**series: dict[float, float]) -> Context:
+    return Context(dict(series), [(k, k, v) for k, v in series.items()], [0.0, 10.0, 20.0, 30.0])
 
 
-def run(text: str, c: metric_math.Context) -> Any:
-    return metric_math.evaluate(metric_math.parse(text), c)
+def run(text: str, c: Context) -> Any:
+    return evaluate(parse(text), c)
 
 
 def test_arithmetic_missing_counts_as_zero_and_division_by_zero_is_dropped() -> None:

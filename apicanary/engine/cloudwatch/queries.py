@@ -13,8 +13,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from apicanary.engine.cloudwatch import expressions as metric_math
-from apicanary.engine.cloudwatch.expressions import MathError, Series, SeriesArray, Value
+from apicanary.engine.cloudwatch.expressions import syntax
+from apicanary.engine.cloudwatch.expressions.evaluator import (
+    Context,
+    Series,
+    SeriesArray,
+    Value,
+    evaluate,
+)
+from apicanary.engine.cloudwatch.expressions.syntax import MathError, Node
 from apicanary.engine.cloudwatch.values import (
     BASIC_STATISTICS,
     MetricKey,
@@ -48,7 +55,7 @@ def _validation(message: str) -> AwsApiError:
 
 def validate_queries(
     queries: Sequence[Mapping[str, Any]], where: str = "MetricDataQueries"
-) -> dict[str, metric_math.Node]:
+) -> dict[str, Node]:
     """Check ids, MetricStat/Expression exclusivity, stats and expressions; returns the
     parsed expressions by id. Raises :class:`AwsApiError` as CloudWatch would."""
     if not queries:
@@ -58,7 +65,7 @@ def validate_queries(
             f"The collection {where} must not have a size greater than {MAX_QUERIES}."
         )
     seen: set[str] = set()
-    parsed: dict[str, metric_math.Node] = {}
+    parsed: dict[str, Node] = {}
     for n, query in enumerate(queries, start=1):
         member = f"{where}.member.{n}"
         qid = query.get("Id")
@@ -99,26 +106,24 @@ def validate_queries(
             check_statistic(str(stat["Stat"]), f"{member}.MetricStat.Stat")
         else:
             try:
-                parsed[qid] = metric_math.parse(str(expression))
+                parsed[qid] = syntax.parse(str(expression))
             except MathError as exc:
                 raise _validation(f"Error in expression '{qid}': {exc}") from None
     for qid, node in parsed.items():
-        for ref in metric_math.references(node):
+        for ref in syntax.references(node):
             if ref not in seen:
                 raise _validation(f"Error in expression '{qid}': Unrecognized metric id {ref}")
     _order(queries, parsed)
     return parsed
 
 
-def _order(
-    queries: Sequence[Mapping[str, Any]], parsed: Mapping[str, metric_math.Node]
-) -> list[str]:
+def _order(queries: Sequence[Mapping[str, Any]], parsed: Mapping[str, Node]) -> list[str]:
     """Expression ids in dependency order; a cycle is a ValidationError."""
     stat_ids = [q["Id"] for q in queries if "MetricStat" in q and q["MetricStat"] is not None]
     deps: dict[str, set[str]] = {}
     for qid, node in parsed.items():
-        refs = metric_math.references(node)
-        if metric_math.uses_metrics_function(node):
+        refs = syntax.references(node)
+        if syntax.uses_metrics_function(node):
             refs |= set(stat_ids)
         deps[qid] = {r for r in refs if r in parsed}
     order: list[str] = []
@@ -181,10 +186,10 @@ def evaluate_queries(
     expression_period = [int(q["Period"]) for q in queries if q.get("Period")]
     period = min(periods or expression_period or [60])
     grid = grid_of(start, end, period)
-    ctx = metric_math.Context(values, metric_queries, grid)
+    ctx = Context(values, metric_queries, grid)
     for qid in _order(queries, parsed):
         try:
-            values[qid] = metric_math.evaluate(parsed[qid], ctx)
+            values[qid] = evaluate(parsed[qid], ctx)
         except MathError as exc:
             raise _validation(f"Error in expression '{qid}': {exc}") from None
     results: list[tuple[str, str, Series]] = []
