@@ -20,6 +20,7 @@ Grammar (precedence low → high)::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -132,17 +133,18 @@ class _Parser:
             raise MathError(f"Unexpected token {self.peek()[1]!r}")  # type: ignore[index]
         return node
 
-    def or_(self) -> Node:
-        node = self.and_()
-        while self.accept("OR"):
-            node = BinOp("OR", node, self.and_())
+    def left_associative(self, operand: Callable[[], Node], *operators: str) -> Node:
+        """``operand (operator operand)*``, grouped from the left."""
+        node = operand()
+        while op := self.accept(*operators):
+            node = BinOp(op, node, operand())
         return node
 
+    def or_(self) -> Node:
+        return self.left_associative(self.and_, "OR")
+
     def and_(self) -> Node:
-        node = self.not_()
-        while self.accept("AND"):
-            node = BinOp("AND", node, self.not_())
-        return node
+        return self.left_associative(self.not_, "AND")
 
     def not_(self) -> Node:
         if self.accept("NOT"):
@@ -157,20 +159,10 @@ class _Parser:
         return node
 
     def add(self) -> Node:
-        node = self.mul()
-        while True:
-            op = self.accept("+", "-")
-            if not op:
-                return node
-            node = BinOp(op, node, self.mul())
+        return self.left_associative(self.mul, "+", "-")
 
     def mul(self) -> Node:
-        node = self.unary()
-        while True:
-            op = self.accept("*", "/")
-            if not op:
-                return node
-            node = BinOp(op, node, self.unary())
+        return self.left_associative(self.unary, "*", "/")
 
     def unary(self) -> Node:
         if self.accept("-"):
