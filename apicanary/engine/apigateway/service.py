@@ -22,42 +22,20 @@ from typing import Any
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
 from apicanary.engine.apigateway import errors as err
-from apicanary.engine.apigateway import validate as valid
-from apicanary.engine.apigateway.build import api_summary, build_snapshot, capture_routes
+from apicanary.engine.apigateway.build import api_summary, build_snapshot
+from apicanary.engine.apigateway.deployments import DeploymentOps
 from apicanary.engine.apigateway.importer import (
     apply_definition,
     definition_api_fields,
     parse_definition,
 )
-from apicanary.engine.apigateway.patch import apply_stage_patch
 from apicanary.engine.apigateway.resources import ResourceOps
-from apicanary.engine.apigateway.snapshot import (
-    ApiSnapshot,
-    CanarySnapshot,
-    DeploymentSnapshot,
-    GatewaySnapshot,
-    RouteSnapshot,
-    StageSnapshot,
-)
-from apicanary.engine.apigateway.stage import (
-    canary_from_input,
-    new_stage,
-    referenced_deployments,
-    render_stage,
-)
+from apicanary.engine.apigateway.snapshot import GatewaySnapshot
+from apicanary.engine.apigateway.stage import render_stage
 from apicanary.engine.apigateway.tables import COMPONENT, MIGRATIONS, Tables
 from apicanary.store import Store
 
-__all__ = [
-    "ApiGatewayService",
-    "ApiSnapshot",
-    "CanarySnapshot",
-    "ChangeListener",
-    "DeploymentSnapshot",
-    "GatewaySnapshot",
-    "RouteSnapshot",
-    "StageSnapshot",
-]
+__all__ = ["ApiGatewayService", "ChangeListener"]
 
 log = logging.getLogger(__name__)
 
@@ -240,38 +218,10 @@ class ApiGatewayService:
     # -- deployments -------------------------------------------------------------------------
 
     def create_deployment(self, api_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """CreateDeployment (§2.3, §2.4): snapshot the API; with ``stageName`` create or
-        repoint the stage; with ``canarySettings`` make the new deployment the stage's canary
-        (the stage must exist; its production deployment is unchanged)."""
-        stage_name = fields.get("stageName")
-        canary_input = fields.get("canarySettings")
-        if canary_input is not None and not isinstance(canary_input, Mapping):
-            raise err.bad_request("canarySettings must be an object")
+        """CreateDeployment (§2.3, §2.4), optionally creating or repointing a stage or its
+        canary (:meth:`DeploymentOps.create_deployment`)."""
         with self._write() as tables:
-            tables.api_or_fail(api_id)
-            stage = None
-            if canary_input is not None:
-                if not stage_name:
-                    raise err.canary_needs_stage_name(stage_name)
-                stage = tables.stage(api_id, stage_name)
-                if stage is None:
-                    raise err.canary_needs_existing_stage(stage_name)
-            elif stage_name:
-                valid.stage_name(stage_name)
-                stage = tables.stage(api_id, stage_name)
-                if stage is not None and stage.get("canarySettings") is not None:
-                    raise err.non_canary_deployment_on_canary_stage(stage_name)
-            valid.variables(fields.get("variables"))
-            routes = capture_routes(tables, api_id)
-            now = self._now()
-            deployment: dict[str, Any] = {"id": self._fresh_deployment_id(tables, api_id)}
-            if fields.get("description") is not None:
-                deployment["description"] = fields["description"]
-            deployment["createdDate"] = now
-            tables.insert_deployment(api_id, deployment, routes)
-            if stage_name:
-                self._deploy_to_stage(tables, api_id, stage_name, stage, deployment["id"], fields)
-            return deployment
+            return self._deployment_ops(tables).create_deployment(api_id, fields)
 
     def get_deployment(
         self, api_id: str, deployment_id: str, embed_summary: bool = False
@@ -296,44 +246,14 @@ class ApiGatewayService:
     def delete_deployment(self, api_id: str, deployment_id: str) -> None:
         """Refused while a stage, or a stage's canary, points to the deployment."""
         with self._write() as tables:
-            tables.api_or_fail(api_id)
-            tables.deployment_or_fail(api_id, deployment_id)
-            for stage in tables.stages(api_id):
-                if stage["deploymentId"] == deployment_id:
-                    raise err.bad_request(err.DEPLOYMENT_IN_USE)
-                if deployment_id in referenced_deployments(stage):
-                    raise err.bad_request(err.DEPLOYMENT_IN_USE_BY_CANARY)
-            tables.delete_deployment(api_id, deployment_id)
+            self._deployment_ops(tables).delete_deployment(api_id, deployment_id)
 
     # -- stages --------------------------------------------------------------------------------
 
     def create_stage(self, api_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """CreateStage, with optional ``canarySettings`` (whose deployment must exist)."""
         with self._write() as tables:
-            tables.api_or_fail(api_id)
-            name = valid.stage_name(fields.get("stageName"))
-            deployment_id = self._existing_deployment(tables, api_id, fields.get("deploymentId"))
-            if tables.stage(api_id, name) is not None:
-                raise err.conflict(err.STAGE_EXISTS)
-            self._check_stage_limit(tables, api_id)
-            canary = None
-            if fields.get("canarySettings") is not None:
-                canary = canary_from_input(fields["canarySettings"], deployment_id)
-                self._existing_deployment(tables, api_id, canary["deploymentId"])
-            stage = new_stage(
-                name,
-                deployment_id,
-                self._now(),
-                description=fields.get("description"),
-                variables=valid.variables(fields.get("variables")),
-                canary=canary,
-                tracing_enabled=fields.get("tracingEnabled"),
-                cache_cluster_enabled=fields.get("cacheClusterEnabled"),
-                cache_cluster_size=fields.get("cacheClusterSize"),
-                tags=fields.get("tags"),
-            )
-            tables.put_stage(api_id, stage)
-            return render_stage(stage)
+            return self._deployment_ops(tables).create_stage(api_id, fields)
 
     def get_stage(self, api_id: str, stage_name: str) -> dict[str, Any]:
         with self._read() as tables:
@@ -360,16 +280,7 @@ class ApiGatewayService:
     ) -> dict[str, Any]:
         """UpdateStage: JSON-patch ``operations`` with the canary semantics of §2.4."""
         with self._write() as tables:
-            tables.api_or_fail(api_id)
-            stage = tables.stage_or_fail(api_id, stage_name)
-
-            def exists(deployment_id: str) -> bool:
-                return tables.deployment(api_id, deployment_id) is not None
-
-            updated = apply_stage_patch(stage, operations, exists)
-            updated["lastUpdatedDate"] = self._now()
-            tables.put_stage(api_id, updated)
-            return render_stage(updated)
+            return self._deployment_ops(tables).update_stage(api_id, stage_name, operations)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -410,6 +321,9 @@ class ApiGatewayService:
     def _resource_ops(self, tables: Tables) -> ResourceOps:
         return ResourceOps(tables, self._new_id)
 
+    def _deployment_ops(self, tables: Tables) -> DeploymentOps:
+        return DeploymentOps(tables, self._new_id, self._now())
+
     def _new_api(self, tables: Tables, fields: Mapping[str, Any]) -> dict[str, Any]:
         api_id = self._new_id(10)
         while tables.api_exists(api_id):
@@ -432,72 +346,6 @@ class ApiGatewayService:
         api["rootResourceId"] = self._resource_ops(tables).create_root(api_id)
         tables.put_api(api)
         return api
-
-    def _fresh_deployment_id(self, tables: Tables, api_id: str) -> str:
-        deployment_id = self._new_id(6)
-        while tables.deployment(api_id, deployment_id) is not None:
-            deployment_id = self._new_id(6)
-        return deployment_id
-
-    @staticmethod
-    def _existing_deployment(tables: Tables, api_id: str, deployment_id: Any) -> str:
-        if not isinstance(deployment_id, str) or tables.deployment(api_id, deployment_id) is None:
-            raise err.bad_request(err.DEPLOYMENT_ID_UNKNOWN)
-        return deployment_id
-
-    @staticmethod
-    def _check_stage_limit(tables: Tables, api_id: str) -> None:
-        count = len(tables.stages(api_id))
-        if count >= valid.MAX_STAGES_PER_API:
-            raise err.limit_exceeded(
-                f"Stage limit reached: the API already has {count} stages; "
-                f"the limit is {valid.MAX_STAGES_PER_API} per API"
-            )
-
-    def _deploy_to_stage(
-        self,
-        tables: Tables,
-        api_id: str,
-        stage_name: str,
-        stage: dict[str, Any] | None,
-        deployment_id: str,
-        fields: Mapping[str, Any],
-    ) -> None:
-        """Point ``stage_name`` (created if missing) or its canary at ``deployment_id``.
-
-        ``variables`` merge into the stage's variables ([Unverified]: AWS does not document
-        replace-vs-merge); ``stageDescription`` sets the stage's description.
-        """
-        variables = valid.variables(fields.get("variables"))
-        canary_input = fields.get("canarySettings")
-        now = self._now()
-        if stage is None:
-            self._check_stage_limit(tables, api_id)
-            stage = new_stage(
-                stage_name,
-                deployment_id,
-                now,
-                description=fields.get("stageDescription"),
-                variables=variables,
-                tracing_enabled=fields.get("tracingEnabled"),
-                cache_cluster_enabled=fields.get("cacheClusterEnabled"),
-                cache_cluster_size=fields.get("cacheClusterSize"),
-            )
-        else:
-            if canary_input is not None:
-                new_canary_input = {**canary_input, "deploymentId": None}
-                stage["canarySettings"] = canary_from_input(new_canary_input, deployment_id)
-            else:
-                stage["deploymentId"] = deployment_id
-            stage["variables"].update(variables)
-            valid.variable_count(stage["variables"])
-            if fields.get("stageDescription") is not None:
-                stage["description"] = fields["stageDescription"]
-            for key in ("tracingEnabled", "cacheClusterEnabled", "cacheClusterSize"):
-                if fields.get(key) is not None:
-                    stage[key] = fields[key]
-            stage["lastUpdatedDate"] = now
-        tables.put_stage(api_id, stage)
 
 
 def _render_api(api: Mapping[str, Any]) -> dict[str, Any]:
