@@ -31,7 +31,7 @@ from apicanary.arns import DEFAULT_ACCOUNT
 from apicanary.clock import Clock
 from apicanary.engine.apigateway.snapshot import GatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
-from apicanary.engine.gateway import responses as fixed
+from apicanary.engine.gateway import responses
 from apicanary.engine.gateway.compiled import (
     EMPTY_GATEWAY,
     CompiledApi,
@@ -92,11 +92,11 @@ class Gateway:
         view = self._view
         api, path = self._select_api(view, request)
         if api is None:
-            return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
+            return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
         stage_name, _, rest = path.lstrip("/").partition("/")
         stage = api.stages.get(stage_name)
         if stage is None:
-            return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id)
+            return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id)
         canary = stage.canary
         is_canary = canary is not None and self._rng.random() * 100.0 < canary.percent
         if canary is not None and is_canary:
@@ -105,7 +105,7 @@ class Gateway:
             deployment, variables = stage.deployment, stage.variables
         match = deployment.table.match(request.method, "/" + rest)
         if match is None:
-            return _fixed(fixed.MISSING_AUTHENTICATION_TOKEN, request_id)
+            return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id)
 
         route = ResolvedRoute(
             api.id, api.name, api.binary, stage_name, is_canary, deployment.id, variables, path,
@@ -114,16 +114,16 @@ class Gateway:
         record = _RecordDraft(timestamp, request_id, route, request.method)
         integration = match.integration
         if integration.unsupported is not None or integration.function_ref is None:
-            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "Unsupported")
+            return self._finish(record, responses.INTEGRATION_REJECTED, started, "Unsupported")
         function_ref: str | None = integration.function_ref
         if integration.templated:
             function_ref = _substitute(integration.function_ref, variables)
         if function_ref is None:
-            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "StageVariable")
+            return self._finish(record, responses.INTEGRATION_REJECTED, started, "StageVariable")
         try:
             target = self._functions.resolve(function_ref)
         except AwsApiError:
-            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "NotFound")
+            return self._finish(record, responses.INTEGRATION_REJECTED, started, "NotFound")
         record.function_name = target.function_name
         record.qualifier = target.qualifier
         record.executed_version = target.executed_version
@@ -147,22 +147,23 @@ class Gateway:
             # API Gateway gives up; the function keeps running, as on AWS
             invocation.add_done_callback(_swallow)
             record.integration_ms = (time.perf_counter() - invoke_started) * 1000
-            return self._finish(record, fixed.INTEGRATION_TIMEOUT, started, "IntegrationTimeout")
+            timeout = responses.INTEGRATION_TIMEOUT
+            return self._finish(record, timeout, started, "IntegrationTimeout")
         except AwsApiError as error:
             record.integration_ms = (time.perf_counter() - invoke_started) * 1000
             kind = "Throttled" if error.code == "TooManyRequestsException" else error.code
-            return self._finish(record, fixed.INTEGRATION_REJECTED, started, kind)
+            return self._finish(record, responses.INTEGRATION_REJECTED, started, kind)
         except Exception:  # the runtime failed: never let one request take the gateway down
-            return self._finish(record, fixed.INTEGRATION_REJECTED, started, "RuntimeFailure")
+            return self._finish(record, responses.INTEGRATION_REJECTED, started, "RuntimeFailure")
         record.integration_ms = (time.perf_counter() - invoke_started) * 1000
         record.cold_start = outcome.cold_start
         if outcome.function_error is not None:
-            return self._finish(record, fixed.FUNCTION_ERROR, started, outcome.error_type)
+            return self._finish(record, responses.FUNCTION_ERROR, started, outcome.error_type)
         parsed = parse_proxy_response(
             outcome.payload, binary_media_types=api.binary, accept_header=_header(request, "accept")
         )
         if isinstance(parsed, MalformedResponse):
-            return self._finish(record, fixed.FUNCTION_ERROR, started, "MalformedProxyResponse")
+            return self._finish(record, responses.FUNCTION_ERROR, started, "MalformedProxyResponse")
         headers = (
             *parsed.headers,
             (b"x-amzn-RequestId", request_id.encode()),
@@ -194,7 +195,7 @@ class Gateway:
     def _finish(
         self,
         record: _RecordDraft,
-        response: fixed.GatewayResponse,
+        response: responses.GatewayResponse,
         started: float,
         error_type: str | None,
     ) -> GatewayReply:
@@ -272,7 +273,7 @@ def _substitute(template: str, variables: Mapping[str, str]) -> str | None:
 
 
 def _fixed(
-    response: fixed.GatewayResponse,
+    response: responses.GatewayResponse,
     request_id: str,
     extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> GatewayReply:

@@ -1,0 +1,127 @@
+"""Cost of one request through ``Gateway.handle``, with the worker replaced by a canned answer.
+
+Everything of the gateway's own path runs: API and stage selection, the canary draw, route
+match, stage-variable substitution, alias resolution by weight, the v1 event and its JSON,
+the invocation bookkeeping and listeners (metrics feed, telemetry, access log), the strict
+proxy-response parse. Only the worker process is left out, so the figure is the engine's
+per-request overhead.
+
+Run: ``.venv/bin/python -m bench.handle_path [N]`` prints µs per request (best of rounds;
+noisy on a shared machine). For a figure that load does not move, count instructions::
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+        .venv/bin/python -m bench.handle_path --only N
+
+once with ``N = 0`` and once with ``N = 2000``; the difference over 2000 is the count per
+request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import random
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from apicanary.engine.engine import Engine
+from apicanary.engine.functions.runtime import ExecutionSpec, InvocationOutcome
+from apicanary.engine.gateway.messages import GatewayRequest
+
+ANSWER = (
+    b'{"statusCode": 200, "headers": {"Content-Type": "application/json"}, '
+    b'"body": "{\\"ok\\": true}"}'
+)
+REQUEST = GatewayRequest(
+    method="GET",
+    path="/prod/items/42",
+    query_string="page=2&sort=desc",
+    headers=[
+        ("host", "localhost:3000"),
+        ("user-agent", "bench/1"),
+        ("accept", "*/*"),
+        ("x-request-id", "abc"),
+    ],
+    body=b"",
+    source_ip="127.0.0.1",
+    host="localhost:3000",
+)
+
+
+class CannedRuntime:
+    """Answers every invocation at once with :data:`ANSWER`."""
+
+    async def invoke(self, spec: ExecutionSpec, payload: bytes, **call: Any) -> InvocationOutcome:
+        return InvocationOutcome(ANSWER, None, None, 1.0, None, False, call["request_id"], "")
+
+
+def build(state_dir: Path) -> Engine:
+    """An engine with one function (two versions, alias ``live`` at 90/10) behind
+    ``GET /prod/items/{id}``, whose integration names the alias through a stage variable."""
+    engine = Engine(state_dir, rng=random.Random(7))
+    engine.lambdas.invoker.use_runtime(CannedRuntime())
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    lambdas = engine.lambdas
+    lambdas.create_function(
+        {
+            "FunctionName": "fn",
+            "Runtime": "python3.12",
+            "Handler": "app.handler",
+            "Code": {"ZipFile": code.getvalue()},
+            "Publish": True,
+        }
+    )
+    lambdas.update_function_configuration("fn", {"Description": "v2"})
+    lambdas.publish_version("fn", {})
+    routing = {"AdditionalVersionWeights": {"2": 0.1}}
+    lambdas.create_alias("fn", {"Name": "live", "FunctionVersion": "1", "RoutingConfig": routing})
+    apis = engine.apigateway
+    api = apis.create_rest_api({"name": "bench"})
+    items = apis.create_resource(api["id"], api["rootResourceId"], "items")
+    item = apis.create_resource(api["id"], items["id"], "{id}")
+    apis.put_method(api["id"], item["id"], "GET", {"authorizationType": "NONE"})
+    function = lambdas.function_arn("fn", "${stageVariables.alias}")
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations"
+    apis.put_integration(
+        api["id"], item["id"], "GET", {"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri}
+    )
+    apis.create_deployment(api["id"], {"stageName": "prod", "variables": {"alias": "live"}})
+    return engine
+
+
+async def run(engine: Engine, n: int) -> None:
+    for _ in range(n):
+        reply = await engine.gateway.handle(REQUEST)
+        assert reply.status == 200, reply
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", type=int, nargs="?", default=2000)
+    parser.add_argument("--only", action="store_true", help="run n requests once, print nothing")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = build(Path(tmp))
+        asyncio.run(run(engine, 50))  # warm: spec cache, compiled view, code snapshot
+        if args.only:
+            asyncio.run(run(engine, args.n))
+        else:
+            best = min(_timed(engine, args.n) for _ in range(5))
+            print(f"Gateway.handle, canned worker: {best / args.n * 1e6:.1f} µs per request")
+        engine.store.close()
+
+
+def _timed(engine: Engine, n: int) -> float:
+    began = time.perf_counter()
+    asyncio.run(run(engine, n))
+    return time.perf_counter() - began
+
+
+if __name__ == "__main__":
+    main()
