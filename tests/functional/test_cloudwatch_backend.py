@@ -105,9 +105,11 @@ def test_put_then_read_in_every_protocol(cw: Any) -> None:
 def test_alarms_pages_history_and_errors(cw: Any, served: tuple[Engine, str]) -> None:
     engine = served[0]
     prefix = _namespace(cw)
+    # a metric no test writes: the first evaluation must find no data (notBreaching: OK),
+    # whatever test_put_then_read left in this namespace a few seconds ago
     for i in range(3):
         cw.put_metric_alarm(
-            AlarmName=f"{prefix}-{i}", Namespace=prefix, MetricName="Items", Dimensions=DIMS,
+            AlarmName=f"{prefix}-{i}", Namespace=prefix, MetricName="Unwritten", Dimensions=DIMS,
             Statistic="Sum", Period=10, EvaluationPeriods=1, Threshold=1.0,
             ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
         )  # fmt: skip
