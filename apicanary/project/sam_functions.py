@@ -26,7 +26,8 @@ from apicanary.project.fields import (
 )
 from apicanary.project.intrinsics import API_TYPE, NO_VALUE, Resolver
 from apicanary.project.openapi import METHODS
-from apicanary.project.sam_template import Props, SamTemplate
+from apicanary.project.props import Props
+from apicanary.project.sam_template import SamTemplate
 from apicanary.project.specs import (
     IMPLICIT_API_ID,
     ApiEventSpec,
@@ -36,7 +37,7 @@ from apicanary.project.specs import (
 
 _RUNTIME = r"python3\.\d+"
 _HANDLER = r"(?:[\w-]+/)*[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*"
-_FUNCTION_NAME = r"[a-zA-Z0-9_-]{1,64}"
+FUNCTION_NAME_PATTERN = r"[a-zA-Z0-9_-]{1,64}"
 _ENV_KEY = r"[a-zA-Z][a-zA-Z0-9_]+"
 _EVENT_METHODS: Final = {"any": "ANY", **{k: v for k, v in METHODS.items() if v != "ANY"}}
 _DEPLOYMENT_PREFERENCE_KEYS: Final = frozenset({"Type", "Alarms", "Hooks", "Enabled"})
@@ -60,7 +61,7 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
     as_str(
         name,
         props.path("FunctionName"),
-        pattern=_FUNCTION_NAME,
+        pattern=FUNCTION_NAME_PATTERN,
         allowed="1-64 letters, digits, '-' or '_'",
     )
     alias = template.resolver.function_alias(lid)
@@ -68,6 +69,19 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
         logical_id=lid,
         function_name=name,
         code_dir=_code_dir(template.root, props),
+        **runtime_fields(props),
+        auto_publish_alias=alias,
+        deployment_preference=_deployment_preference(template.resolver, props, alias),
+        api_events=_api_events(template, props),
+    )
+
+
+def runtime_fields(props: Props) -> dict[str, Any]:
+    """What the engine runs a function with, read and checked: the :class:`FunctionSpec`
+    fields ``handler``, ``runtime``, ``timeout``, ``memory_size``, ``environment``,
+    ``description`` and ``reserved_concurrency`` (the same properties in SAM and CloudFormation).
+    """
+    return dict(
         handler=as_str(
             props.require("Handler"),
             props.path("Handler"),
@@ -93,9 +107,6 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
                 low=0,
             )
         ),
-        auto_publish_alias=alias,
-        deployment_preference=_deployment_preference(template.resolver, props, alias),
-        api_events=_api_events(template, props),
     )
 
 

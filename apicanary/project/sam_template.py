@@ -3,8 +3,8 @@
 :class:`SamTemplate` checks ``Resources`` (logical ids, types, no ``Condition`` on what the
 engine runs) and ``Transform``, resolves ``Parameters``, reads ``Globals``, decides whether SAM's
 implicit API exists, and builds the :class:`~apicanary.project.intrinsics.Resolver` every
-property goes through. :class:`Props` is one resource's properties with its Globals merged in,
-read resolved, each error naming where the value was written.
+property goes through. Each resource's properties are read through a
+:class:`~apicanary.project.props.Props` with its Globals merged in.
 """
 
 from __future__ import annotations
@@ -20,54 +20,15 @@ from apicanary.project.intrinsics import (
     ALARM_TYPE,
     API_TYPE,
     FUNCTION_TYPE,
-    NO_VALUE,
     Resolver,
     StackContext,
 )
 from apicanary.project.parameters import resolve_parameters
+from apicanary.project.props import Props
 from apicanary.project.sam_globals import globals_section, merge_globals
 from apicanary.project.specs import IMPLICIT_API_ID
 
 SAM_TRANSFORM: Final = "AWS::Serverless-2016-10-31"
-
-
-class Props:
-    """One resource's properties after Globals, read resolved, with the right error path."""
-
-    def __init__(
-        self,
-        resolver: Resolver,
-        base: str,
-        local: Mapping[str, Any],
-        global_props: Mapping[str, Any],
-        global_base: str,
-    ) -> None:
-        self._resolver = resolver
-        self._base = base
-        self._local = local
-        self._globals = global_props
-        self._global_base = global_base
-        self.merged = merge_globals(global_props, local)
-
-    def path(self, key: str) -> str:
-        """Where ``key`` was written: the resource, or Globals if only there."""
-        if key not in self._local and key in self._globals:
-            return child(self._global_base, key)
-        return child(self._base, key)
-
-    def get(self, key: str) -> Any:
-        """The resolved value of ``key``, or None when absent (or ``AWS::NoValue``)."""
-        if key not in self.merged:
-            return None
-        value = self._resolver.resolve(self.merged[key], self.path(key))
-        return None if value is NO_VALUE else value
-
-    def require(self, key: str, why: str = "") -> Any:
-        """Like :meth:`get`, but a missing value is an error."""
-        value = self.get(key)
-        if value is None:
-            raise fail(self.path(key), f"is required{why}")
-        return value
 
 
 class SamTemplate:
