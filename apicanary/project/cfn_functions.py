@@ -34,7 +34,7 @@ from apicanary.project.cfn_refs import (
 )
 from apicanary.project.cfn_template import CfnTemplate
 from apicanary.project.fields import as_float, as_list, as_mapping, as_str, child, fail, show
-from apicanary.project.sam_functions import FUNCTION_NAME_PATTERN, runtime_fields
+from apicanary.project.sam_functions import checked_function_name, runtime_fields
 from apicanary.project.specs import FunctionSpec, PermissionSpec
 
 ALIAS_NAME: Final = r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}"
@@ -100,16 +100,9 @@ def _function(
         )
         found.skipped.add(lid)
         return None
-    name = template.resolver.function_name(lid)
-    as_str(
-        name,
-        props.path("FunctionName"),
-        pattern=FUNCTION_NAME_PATTERN,
-        allowed="1-64 letters, digits, '-' or '_'",
-    )
     return FunctionSpec(
         logical_id=lid,
-        function_name=name,
+        function_name=checked_function_name(template.resolver, lid, props),
         code_dir=locator.code_dir(lid, props, template.metadata(lid)),
         **runtime_fields(props),
     )

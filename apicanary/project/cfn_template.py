@@ -10,18 +10,16 @@ and ``Fn::GetAtt`` for the resource types of :mod:`apicanary.project.cfn_refs`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from apicanary.errors import TemplateError
 from apicanary.project.cfn_refs import FUNCTION, CfnReferences
 from apicanary.project.fields import as_list, as_mapping, as_str, child, fail, show
 from apicanary.project.intrinsics import Resolver, StackContext
 from apicanary.project.parameters import resolve_parameters
 from apicanary.project.props import Props
-from apicanary.project.sam_template import SAM_TRANSFORM
+from apicanary.project.sam_template import SAM_TRANSFORM, resources_section, template_sections
 
 
 class CfnTemplate:
@@ -34,14 +32,12 @@ class CfnTemplate:
         overrides: Mapping[str, str] | None,
         context: StackContext,
     ) -> None:
-        if document is None:
-            raise TemplateError("the template is empty")
-        self.template = as_mapping(document, "template")
+        self.template = template_sections(document)
         self.path = path
         self.root = path.parent
         self.context = context
         _check_transform(self.template)
-        self.resources = _resources(self.template)
+        self.resources = resources_section(self.template)
         self.parameters = resolve_parameters(self.template.get("Parameters"), overrides)
         self.references = CfnReferences(self.resources)
         self.resolver = Resolver(
@@ -87,19 +83,6 @@ class CfnTemplate:
         conditions = self.resolver.conditions
         assert conditions is not None  # the resolver was given the Conditions section
         return conditions.value(as_str(resource["Condition"], path), path)
-
-
-def _resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    section = as_mapping(template.get("Resources") or {}, "Resources")
-    resources: dict[str, Mapping[str, Any]] = {}
-    for lid, value in section.items():
-        path = child("Resources", lid)
-        if not re.fullmatch(r"[A-Za-z0-9]+", lid):
-            raise fail(path, "a logical id must be alphanumeric (A-Z, a-z, 0-9)")
-        resource = as_mapping(value, path)
-        as_str(resource.get("Type"), child(path, "Type"))
-        resources[lid] = resource
-    return resources
 
 
 def _check_transform(template: Mapping[str, Any]) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from apicanary.project.assemble import alarms_of, project_of
 from apicanary.project.cfn_apis import rest_apis
 from apicanary.project.cfn_code import CodeLocator
 from apicanary.project.cfn_functions import lambda_resources
@@ -44,9 +45,7 @@ from apicanary.project.cfn_refs import (
     VERSION,
 )
 from apicanary.project.cfn_template import CfnTemplate
-from apicanary.project.cw_alarm import alarm_spec
 from apicanary.project.intrinsics import ALARM_TYPE, StackContext
-from apicanary.project.sam import check_unique
 from apicanary.project.specs import Project
 
 READ_TYPES: Final = frozenset(
@@ -77,24 +76,14 @@ def load_cloudformation(
     """
     template = CfnTemplate(document, path, overrides, context)
     lambdas = lambda_resources(template, CodeLocator(path, code_cache))
-    functions = tuple(lambdas.functions)
-    check_unique([f.function_name for f in functions], "FunctionName", functions)
-    alarms = tuple(
-        alarm_spec(template.resolver, lid, template.local_properties(lid))
-        for lid in template.ids_of(ALARM_TYPE)
-    )
-    check_unique([a.alarm_name for a in alarms], "AlarmName", alarms)
+    alarms = alarms_of(template)
     warnings = list(lambdas.warnings)
     apis = rest_apis(template, lambdas.functions, warnings)
-    return Project(
-        template_path=template.path,
-        root=template.root,
-        functions=functions,
-        apis=tuple(apis),
-        alarms=alarms,
-        parameters=template.parameters.as_strings(),
-        region=template.context.region,
-        account_id=template.context.account_id,
+    return project_of(
+        template,
+        lambdas.functions,
+        apis,
+        alarms,
         kind=kind,
         permissions=tuple(lambdas.permissions),
         warnings=(*_unsupported(template), *warnings),

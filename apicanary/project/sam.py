@@ -30,9 +30,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from apicanary.project.cw_alarm import alarm_spec
-from apicanary.project.fields import fail, show
-from apicanary.project.intrinsics import ALARM_TYPE, API_TYPE, StackContext
+from apicanary.project.assemble import alarms_of, check_unique, project_of
+from apicanary.project.intrinsics import API_TYPE, StackContext
 from apicanary.project.sam_apis import api_spec, implicit_api_spec
 from apicanary.project.sam_functions import function_spec
 from apicanary.project.sam_template import SamTemplate
@@ -46,33 +45,8 @@ def load_sam(
     template = SamTemplate(document, path, overrides, context)
     functions = tuple(function_spec(template, lid) for lid in template.function_ids)
     check_unique([f.function_name for f in functions], "FunctionName", functions)
-    alarms = tuple(
-        alarm_spec(template.resolver, lid, template.local_properties(lid))
-        for lid in template.ids_of(ALARM_TYPE)
-    )
-    check_unique([a.alarm_name for a in alarms], "AlarmName", alarms)
+    alarms = alarms_of(template)
     apis = [api_spec(template, lid, functions) for lid in template.ids_of(API_TYPE)]
     if template.implicit:
         apis.append(implicit_api_spec(template, functions))
-    return Project(
-        template_path=template.path,
-        root=template.root,
-        functions=functions,
-        apis=tuple(apis),
-        alarms=alarms,
-        parameters=template.parameters.as_strings(),
-        region=template.context.region,
-        account_id=template.context.account_id,
-        kind="sam",
-    )
-
-
-def check_unique(names: list[str], field: str, specs: tuple[Any, ...]) -> None:
-    """Raise naming the second of two ``specs`` (with ``logical_id``) that share a name."""
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            first = specs[names.index(name)].logical_id
-            raise fail(
-                f"Resources.{specs[i].logical_id}.Properties.{field}",
-                f"{show(name)} is already the name of {first}: names must be unique",
-            )
+    return project_of(template, functions, apis, alarms, kind="sam")

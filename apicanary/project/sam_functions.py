@@ -37,7 +37,7 @@ from apicanary.project.specs import (
 
 _RUNTIME = r"python3\.\d+"
 _HANDLER = r"(?:[\w-]+/)*[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*"
-FUNCTION_NAME_PATTERN = r"[a-zA-Z0-9_-]{1,64}"
+_FUNCTION_NAME = r"[a-zA-Z0-9_-]{1,64}"
 _ENV_KEY = r"[a-zA-Z][a-zA-Z0-9_]+"
 _EVENT_METHODS: Final = {"any": "ANY", **{k: v for k, v in METHODS.items() if v != "ANY"}}
 _DEPLOYMENT_PREFERENCE_KEYS: Final = frozenset({"Type", "Alarms", "Hooks", "Enabled"})
@@ -57,13 +57,7 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
             props.path("InlineCode"),
             "inline code is not supported locally: put the code in a directory and set CodeUri",
         )
-    name = template.resolver.function_name(lid)
-    as_str(
-        name,
-        props.path("FunctionName"),
-        pattern=FUNCTION_NAME_PATTERN,
-        allowed="1-64 letters, digits, '-' or '_'",
-    )
+    name = checked_function_name(template.resolver, lid, props)
     alias = template.resolver.function_alias(lid)
     return FunctionSpec(
         logical_id=lid,
@@ -73,6 +67,16 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
         auto_publish_alias=alias,
         deployment_preference=_deployment_preference(template.resolver, props, alias),
         api_events=_api_events(template, props),
+    )
+
+
+def checked_function_name(resolver: Resolver, lid: str, props: Props) -> str:
+    """Function ``lid``'s local name (``FunctionName`` or the logical id), checked."""
+    return as_str(
+        resolver.function_name(lid),
+        props.path("FunctionName"),
+        pattern=_FUNCTION_NAME,
+        allowed="1-64 letters, digits, '-' or '_'",
     )
 
 

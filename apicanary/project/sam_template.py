@@ -10,7 +10,7 @@ property goes through. Each resource's properties are read through a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -45,13 +45,11 @@ class SamTemplate:
         overrides: Mapping[str, str] | None,
         context: StackContext,
     ) -> None:
-        if document is None:
-            raise TemplateError("the template is empty")
-        self.template = as_mapping(document, "template")
+        self.template = template_sections(document)
         self.path = path
         self.root = path.parent
         self.context = context
-        self.resources = _resources(self.template)
+        self.resources = resources_section(self.template, (FUNCTION_TYPE, API_TYPE, ALARM_TYPE))
         _check_transform(self.template, self.resources)
         self.parameters = resolve_parameters(self.template.get("Parameters"), overrides)
         self.function_globals = globals_section(self.template, "Function")
@@ -101,7 +99,18 @@ class SamTemplate:
         )
 
 
-def _resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def template_sections(document: Any) -> Mapping[str, Any]:
+    """The parsed template as a mapping (an empty document is an error)."""
+    if document is None:
+        raise TemplateError("the template is empty")
+    return as_mapping(document, "template")
+
+
+def resources_section(
+    template: Mapping[str, Any], unconditional: Collection[str] = ()
+) -> dict[str, Mapping[str, Any]]:
+    """``Resources``: alphanumeric logical ids, a ``Type`` each; a ``Condition`` on a resource
+    whose type is in ``unconditional`` is refused (the SAM loader does not evaluate them)."""
     section = as_mapping(template.get("Resources") or {}, "Resources")
     resources: dict[str, Mapping[str, Any]] = {}
     for lid, value in section.items():
@@ -110,7 +119,7 @@ def _resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
             raise fail(path, "a logical id must be alphanumeric (A-Z, a-z, 0-9)")
         resource = as_mapping(value, path)
         kind = as_str(resource.get("Type"), child(path, "Type"))
-        if "Condition" in resource and kind in (FUNCTION_TYPE, API_TYPE, ALARM_TYPE):
+        if "Condition" in resource and kind in unconditional:
             raise fail(
                 child(path, "Condition"),
                 "conditions are not evaluated by the local engine; remove the Condition",
