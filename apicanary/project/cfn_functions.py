@@ -7,12 +7,14 @@
   function stands for "the version published from the function's current code" (on AWS too,
   two Version resources of unchanged code are one version).
 * ``AWS::Lambda::Alias``: the alias whose ``FunctionVersion`` is ``!GetAtt <Version>.Version``
-  of the same function follows each new version, as SAM's ``AutoPublishAlias`` does; its
-  ``RoutingConfig`` (literal version numbers, at most one, weight 0..1) becomes the weights the
-  alias starts with; its CodeDeploy update policy becomes the function's deployment preference
-  (:mod:`apicanary.project.cfn_codedeploy`). The engine releases one alias per function: when
-  several follow the Version, the one with the update policy is released, the others are skipped
-  with a warning. An alias pinned to a literal version or ``$LATEST`` is refused.
+  of the same function follows each new version, as SAM's ``AutoPublishAlias`` does. Its
+  ``RoutingConfig`` (at most one version, weight 0..1) becomes the weights the alias starts
+  with; a weight on another Version resource (AWS's blue/green example) cannot be, as locally
+  that is the alias's own version, so it is skipped with a warning. Its CodeDeploy update
+  policy becomes the function's deployment preference (:mod:`apicanary.project.cfn_codedeploy`).
+  The engine releases one alias per function: when several follow the Version, the one with
+  the update policy is released, the others are skipped with a warning. An alias pinned to a
+  literal version or ``$LATEST`` is refused.
 * ``AWS::Lambda::Permission``: kept for ``doctor`` (which routes API Gateway may invoke).
 """
 
@@ -78,7 +80,7 @@ def lambda_resources(template: CfnTemplate, locator: CodeLocator) -> LambdaResou
         specs[function] = replace(
             specs[function],
             auto_publish_alias=_alias_name(template, alias),
-            alias_weights=_routing(template, alias, function, versions),
+            alias_weights=_routing(template, alias, versions, found.warnings),
             deployment_preference=deployment_preference(template, alias),
         )
     found.functions = list(specs.values())
@@ -170,7 +172,7 @@ def _alias_name(template: CfnTemplate, alias: str) -> str:
 
 
 def _routing(
-    template: CfnTemplate, alias: str, function: str, versions: Mapping[str, str]
+    template: CfnTemplate, alias: str, versions: Mapping[str, str], warnings: list[str]
 ) -> dict[str, float]:
     raw = template.local_properties(alias).get("RoutingConfig")
     if raw is None:
@@ -190,11 +192,11 @@ def _routing(
         item = as_mapping(item_value, item_path)
         version_path = child(item_path, "FunctionVersion")
         if _version_ref(item.get("FunctionVersion")) in versions:
-            raise fail(
-                version_path,
-                f"a Version resource of {function} is the version the alias already points "
-                "to: Function version is already included in routing configuration",
+            warnings.append(
+                f"{version_path}: not applied locally (every Version resource stands for the "
+                "version the engine publishes, which the alias already points to)"
             )
+            continue
         version = as_str(
             template.resolver.resolve(item.get("FunctionVersion"), version_path),
             version_path,

@@ -84,24 +84,6 @@ CASES: list[tuple[dict[str, Any], str]] = [
                 {
                     "RoutingConfig": {
                         "AdditionalVersionWeights": [
-                            {
-                                "FunctionVersion": {"Fn::GetAtt": ["FnVersion", "Version"]},
-                                "FunctionWeight": 0.5,
-                            }
-                        ]
-                    }
-                }
-            )
-        },
-        f"{T}.Live.Properties.RoutingConfig.AdditionalVersionWeights[0].FunctionVersion: a "
-        "Version resource of Fn is the version the alias already points to",
-    ),
-    (
-        {
-            "Live": alias(
-                {
-                    "RoutingConfig": {
-                        "AdditionalVersionWeights": [
                             {"FunctionVersion": "latest", "FunctionWeight": 0.5}
                         ]
                     }

@@ -300,3 +300,22 @@ def _indent(resource: dict[str, Any]) -> str:
     import yaml
 
     return "".join("    " + line + "\n" for line in yaml.dump(resource).splitlines())
+
+
+def test_weights_on_another_version_resource_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    """AWS's blue/green example weights one Version resource against another; locally both
+    are the version the engine publishes, so the alias starts unweighted and says why."""
+    old = {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}}
+    live = {"Type": "AWS::Lambda::Alias", "Properties": {
+        "FunctionName": {"Ref": "Fn"}, "FunctionVersion": {"Fn::GetAtt": ["FnVersion", "Version"]},
+        "Name": "BLUE", "RoutingConfig": {"AdditionalVersionWeights": [
+            {"FunctionVersion": {"Fn::GetAtt": ["OldVersion", "Version"]}, "FunctionWeight": 0.5}]},
+    }}  # fmt: skip
+    project = load(tmp_path, edited({"OldVersion": old, "Live": live, "Group": None, "App": None}))
+    (fn,) = project.functions
+    assert fn.auto_publish_alias == "BLUE" and dict(fn.alias_weights) == {}
+    assert project.warnings == (
+        "Resources.Live.Properties.RoutingConfig.AdditionalVersionWeights[0].FunctionVersion: "
+        "not applied locally (every Version resource stands for the version the engine "
+        "publishes, which the alias already points to)",
+    )
