@@ -1,6 +1,7 @@
 """A template's ``Conditions`` section, evaluated the way CloudFormation does.
 
-A condition is ``Fn::Equals``, ``Fn::And``, ``Fn::Or``, ``Fn::Not`` or ``{"Condition": name}``
+``Fn::If`` picks one of two values by a named condition (:meth:`Conditions.choose`). A
+condition is ``Fn::Equals``, ``Fn::And``, ``Fn::Or``, ``Fn::Not`` or ``{"Condition": name}``
 (another condition), over values that may use ``Ref`` (parameters, pseudo parameters) and
 ``Fn::FindInMap``. ``Fn::Equals`` compares the resolved values as CloudFormation does: scalars
 as their string forms (``Ref`` of a Number parameter is a string), lists item by item.
@@ -52,6 +53,18 @@ class Conditions:
             self._in_progress.pop()
         self._values[name] = result
         return result
+
+    def choose(self, arg: Any, path: str) -> tuple[Any, str]:
+        """``Fn::If [condition, value if true, value if false]`` at ``path``: the chosen value
+        (unresolved) and where it is written."""
+        parts = as_list(arg, path)
+        if len(parts) != 3:
+            raise fail(
+                path, f"Fn::If needs [condition, value if true, value if false], got {show(arg)}"
+            )
+        name = as_str(parts[0], child(path, 0))
+        chosen = 1 if self.value(name, child(path, 0)) else 2
+        return parts[chosen], child(path, chosen)
 
     def evaluate(self, expression: Any, path: str) -> bool:
         """The truth of one condition expression written at ``path``."""

@@ -228,30 +228,18 @@ class Resolver:
             text = as_text_value(self.resolve(arg, path), path)
             return base64.b64encode(text.encode()).decode()
         if key == "Fn::If" and self.conditions is not None:
-            return self._if(arg, path)
+            return self.resolve(*self.conditions.choose(arg, path))
         supported = SUPPORTED if self.conditions is None else (*SUPPORTED, "Fn::If")
-        if key in _CONDITIONAL and self.conditions is None:
-            why = "Conditions are not evaluated locally"
-        elif key in _CONDITIONAL:
-            why = "condition functions belong in the Conditions section"
-        else:
-            why = "not supported"
+        why = "not supported"
+        if key in _CONDITIONAL:
+            why = "Conditions are not evaluated locally" if self.conditions is None else (
+                "condition functions belong in the Conditions section"
+            )  # fmt: skip
         raise fail(
             path,
             f"{key} is not supported by the local engine ({why}); supported: "
             f"{', '.join(supported)}",
         )
-
-    def _if(self, arg: Any, path: str) -> Any:
-        parts = as_list(arg, path)
-        if len(parts) != 3:
-            raise fail(
-                path, f"Fn::If needs [condition, value if true, value if false], got {show(arg)}"
-            )
-        assert self.conditions is not None
-        name = as_str(parts[0], child(path, 0))
-        chosen = 1 if self.conditions.value(name, child(path, 0)) else 2
-        return self.resolve(parts[chosen], child(path, chosen))
 
     def _ref(self, name: str, path: str) -> Any:
         if name.startswith("AWS::"):
