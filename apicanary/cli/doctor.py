@@ -18,17 +18,17 @@ import click
 from apicanary.arns import DEFAULT_REGION
 from apicanary.cli.client import control_url
 from apicanary.cli.output import emit, output_option
+from apicanary.cli.template_options import resolve_template, template_options
 from apicanary.errors import ApicanaryError, BadInputError
 from apicanary.project.doctor import check_project
 from apicanary.project.findings import Finding
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 
 MARK = {"error": "✗", "warning": "!", "ok": "✓"}
 
 
 @click.command()
-@click.option("--template", "-t", type=click.Path(path_type=Path), default=None,
-              help="SAM template (default: ./template.yaml if present).")  # fmt: skip
+@template_options("to check")
 @click.option("--backend", type=click.Choice(["local", "aws"]), default="local", show_default=True)
 @click.option("--function", "-f", default=None, help="Function to check live (with --alias).")
 @click.option("--alias", "-a", default="live", show_default=True)
@@ -40,14 +40,13 @@ MARK = {"error": "✗", "warning": "!", "ok": "✓"}
 @click.option("--profile", default=None)
 @click.option("--endpoint-url", default=None)
 @output_option
-def doctor(template: Path | None, backend: str, function: str | None, alias: str,
-           api: str | None, stage: str | None, alarms: tuple[str, ...],
-           control_url: str | None, region: str | None, profile: str | None,
-           endpoint_url: str | None) -> None:  # fmt: skip
+def doctor(template: Path | None, cdk_out: Path | None, stack: str | None, backend: str,
+           function: str | None, alias: str, api: str | None, stage: str | None,
+           alarms: tuple[str, ...], control_url: str | None, region: str | None,
+           profile: str | None, endpoint_url: str | None) -> None:  # fmt: skip
     """Pre-flight checks: the template, and the live alias/stage/alarms a rollout will touch."""
     findings: list[dict[str, Any]] = []
-    if template is None and Path("template.yaml").is_file():
-        template = Path("template.yaml")
+    template = resolve_template(template, cdk_out, stack, required=False)
     targets: list[tuple[str, str, tuple[str, ...]]] = []
     if template is not None:
         project = load_project(template)  # a broken template is exit 2 with its own message

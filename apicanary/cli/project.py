@@ -11,6 +11,7 @@ from apicanary.cli.backends.local import LocalBackend
 from apicanary.cli.client import ControlClient
 from apicanary.cli.output import emit, output_option
 from apicanary.cli.rollout import watch
+from apicanary.cli.template_options import resolve_template, template_options
 from apicanary.errors import RolloutEndedBadly
 from apicanary.project.scaffold import scaffold_project
 from apicanary.rollout.state import ended_badly
@@ -40,23 +41,27 @@ def init(directory: Path) -> None:
 
 
 @click.command()
-@click.option("--template", "-t", type=click.Path(path_type=Path), default=Path("template.yaml"),
-              show_default=True,
-              help="SAM template (or its directory): the one the server serves.")  # fmt: skip
+@template_options("(the one the server serves)")
 @click.option("--time-scale", type=float, default=None,
               help="Strategy seconds per wall second for the rollouts started.")  # fmt: skip
 @click.option("--wait/--no-wait", default=False, help="Block until every rollout ends.")
 @click.option("--control-url", default=None, help="The running 'apicanary serve'.")
 @output_option
-def deploy(template: Path, time_scale: float | None, wait: bool, control_url: str | None) -> None:
-    """Publish changed functions and start rollouts per their DeploymentPreference.
+def deploy(template: Path | None, cdk_out: Path | None, stack: str | None,
+           time_scale: float | None, wait: bool, control_url: str | None) -> None:  # fmt: skip
+    """Publish changed functions and start rollouts per their deployment preference.
 
     The running server re-reads the template it serves, which must be TEMPLATE (exit 2 naming
-    both otherwise); each function whose code or configuration changed gets a new version and
-    a rollout (exit 3 with --wait if any ends rolled back).
+    both otherwise; after 'cdk synth' that is the stack's template in cdk.out); each function
+    whose code or configuration changed gets a new version and a rollout per its SAM
+    DeploymentPreference or CodeDeploy deployment group (exit 3 with --wait if any ends rolled
+    back).
     """
     client = ControlClient(control_url)
-    body: dict[str, Any] = {"template": str(template.expanduser().resolve())}
+    resolved = resolve_template(template, cdk_out, stack, required=False)
+    # nothing here: name ./template.yaml anyway, so the server says which one it serves
+    chosen = resolved if resolved is not None else Path("template.yaml").resolve()
+    body: dict[str, Any] = {"template": str(chosen)}
     if time_scale is not None:
         body["timeScale"] = time_scale
     result = client.post("/_apicanary/deploy", body)

@@ -1,4 +1,5 @@
-"""``apicanary serve``: the local engine, gateway and control plane, from a SAM template."""
+"""``apicanary serve``: the local engine, gateway and control plane, from a project's template
+(SAM, CloudFormation or a CDK ``cdk.out``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 
 from apicanary.cli.loop import run_event_loop
 from apicanary.cli.output import emit, output_option
+from apicanary.cli.template_options import resolve_template, template_options
 from apicanary.errors import BadInputError
 
 
@@ -33,8 +35,7 @@ def check_exposure(host: str) -> None:
 
 
 @click.command()
-@click.option("--template", "-t", type=click.Path(path_type=Path), default=None,
-              help="SAM template (default: ./template.yaml if present).")  # fmt: skip
+@template_options("to serve")
 @click.option("--port", type=int, default=3000, show_default=True, help="Gateway port.")
 @click.option("--control-port", type=int, default=3001, show_default=True,
               help="Control-plane port (AWS APIs, /_apicanary, dashboard).")  # fmt: skip
@@ -45,6 +46,8 @@ def check_exposure(host: str) -> None:
 @output_option
 def serve(
     template: Path | None,
+    cdk_out: Path | None,
+    stack: str | None,
     port: int,
     control_port: int,
     state_dir: Path,
@@ -55,10 +58,7 @@ def serve(
     from apicanary.server.app import LocalServer
 
     check_exposure(host)
-    if template is None and Path("template.yaml").is_file():
-        template = Path("template.yaml")
-    if template is not None and not template.is_file():
-        raise BadInputError(f"--template {template}: no such file")
+    template = resolve_template(template, cdk_out, stack, required=False)
     server = LocalServer(
         state_dir=state_dir,
         template=template,
@@ -84,4 +84,6 @@ def _ready_text(info: dict[str, object]) -> str:
     ]
     for route in info.get("routes", []) or []:  # type: ignore[attr-defined]
         lines.append(f"  route          {route}")
+    for warning in info.get("warnings", []) or []:  # type: ignore[attr-defined]
+        lines.append(f"  warning        {warning}")
     return "\n".join(lines)

@@ -1,12 +1,13 @@
 """Make the local engine match a SAM project (what ``serve`` does at start-up).
 
 Idempotent: running it twice on an unchanged project changes nothing. For each function,
-``$LATEST`` follows its CodeUri; a function with ``AutoPublishAlias`` gets version 1 and the
-alias on first sight, and later only has its new version *published* (shifting traffic to it
-is a rollout's job, never provisioning's). Each API's routes are written with PutRestApi
-(overwrite) from a generated OpenAPI document, and a new deployment is made for the stage only
-when that document changed (its hash is kept in the deployment description). Alarms are put
-as PutMetricAlarm would.
+``$LATEST`` follows its code directory; a function with an auto-published alias gets version 1
+and the alias on first sight (with the template's initial ``RoutingConfig`` weights when the
+versions they name exist, else without them and a warning), and later only has its new version
+*published* (shifting traffic to it is a rollout's job, never provisioning's). Each API's routes
+are written with PutRestApi (overwrite) from a generated OpenAPI document, and a new deployment
+is made for the stage only when that document changed (its hash is kept in the deployment
+description). Alarms are put as PutMetricAlarm would.
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ class ProvisionReport:
     functions: list[FunctionReport] = field(default_factory=list)
     apis: list[ApiReport] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "functions": [vars(f) for f in self.functions],
             "apis": [vars(a) for a in self.apis],
             "alarms": list(self.alarms),
+            "warnings": list(self.warnings),
         }
 
 
@@ -61,7 +64,7 @@ def provision(engine: Engine, project: Project) -> ProvisionReport:
     """Bring ``engine`` in line with ``project``; returns what it found and did."""
     report = ProvisionReport()
     for spec in project.functions:
-        report.functions.append(_provision_function(engine, spec))
+        report.functions.append(_provision_function(engine, spec, report.warnings))
     for api in project.apis:
         report.apis.append(_provision_api(engine, api))
     for alarm in project.alarms:
@@ -81,7 +84,7 @@ def function_config(spec: FunctionSpec) -> FunctionConfig:
     )
 
 
-def _provision_function(engine: Engine, spec: FunctionSpec) -> FunctionReport:
+def _provision_function(engine: Engine, spec: FunctionSpec, warnings: list[str]) -> FunctionReport:
     lambdas = engine.lambdas
     name = spec.function_name
     lambdas.ensure_source_function(
@@ -93,7 +96,22 @@ def _provision_function(engine: Engine, spec: FunctionSpec) -> FunctionReport:
     alias = lambdas.view.functions[name].aliases.get(alias_name)
     published = lambdas.publish_version(name, {})["Version"]
     if alias is None:
-        lambdas.create_alias(name, {"Name": alias_name, "FunctionVersion": published})
+        fields: dict[str, Any] = {"Name": alias_name, "FunctionVersion": published}
+        weights = dict(spec.alias_weights)
+        missing = sorted(set(weights) - set(lambdas.view.functions[name].versions))
+        if missing or published in weights:
+            why = (
+                f"version {', '.join(missing)} does not exist locally"
+                if missing
+                else f"it weights version {published}, the alias's own"
+            )
+            warnings.append(
+                f"{name}:{alias_name} starts at version {published} without its "
+                f"RoutingConfig: {why}"
+            )
+        elif weights:
+            fields["RoutingConfig"] = {"AdditionalVersionWeights": weights}
+        lambdas.create_alias(name, fields)
         return FunctionReport(name, alias_name, published, None)
     serving = alias.function_version
     pending = None if published in (serving, *alias.weights) else published

@@ -21,7 +21,7 @@ from apicanary.engine.engine import Engine
 from apicanary.engine.provision import provision
 from apicanary.errors import BadInputError
 from apicanary.platform.base import Platform
-from apicanary.project.sam import load_project, template_file
+from apicanary.project.loader import load_project, template_file
 from apicanary.project.specs import Project
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.service import start_rollout

@@ -34,7 +34,7 @@ from apicanary.engine.provision import provision
 from apicanary.errors import BadInputError
 from apicanary.local.faults import Fault, FaultInjectingRuntime
 from apicanary.platform.local import LocalPlatform
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 from apicanary.project.specs import FunctionSpec, Project
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal

@@ -23,6 +23,8 @@ from apicanary.project.fields import (
     fail,
     show,
 )
+from apicanary.project.intrinsics import Resolver
+from apicanary.project.specs import AlarmSpec
 
 STATISTICS: Final = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 COMPARISONS: Final = (
@@ -62,6 +64,18 @@ PROPERTIES: Final = frozenset(
     }
 )
 _ONE_DAY: Final = 86_400
+
+
+def alarm_spec(resolver: Resolver, lid: str, properties: Mapping[str, Any]) -> AlarmSpec:
+    """Alarm ``lid`` (its ``properties`` as written) as an :class:`AlarmSpec`.
+
+    The name is ``AlarmName`` or else the logical id (1-255 characters).
+    """
+    base = f"Resources.{lid}.Properties"
+    name = resolver.alarm_name(lid)
+    as_str(name, child(base, "AlarmName"), pattern=r".{1,255}", allowed="1-255 characters")
+    props = as_mapping(resolver.resolve(properties, base), base)
+    return AlarmSpec(lid, name, put_metric_alarm_input(props, name, base))
 
 
 def put_metric_alarm_input(props: Mapping[str, Any], alarm_name: str, path: str) -> dict[str, Any]:

@@ -11,13 +11,22 @@ silently unsafe, and says what to change:
   whose name the AWS managed CodeDeploy role will not invoke (``CodeDeployHook_`` prefix);
 * integrations not alias-qualified: an API route that invokes ``$LATEST`` of a function
   that is released through an alias (the canary would never see API traffic);
-* a DeploymentPreference without AutoPublishAlias (SAM refuses it).
+* a DeploymentPreference without AutoPublishAlias (SAM refuses it);
+* invoke permissions missing (CloudFormation and CDK projects, whose Lambda permissions are
+  explicit): a route invoking ``function:qualifier`` (each alias a stage variable can select,
+  canary overrides included) with no ``AWS::Lambda::Permission`` for API Gateway on exactly
+  that qualifier answers 500 on AWS. Permission ``SourceArn`` scopes are not compared.
 """
 
 from __future__ import annotations
 
+import re
+
 from apicanary.project.findings import Finding
-from apicanary.project.specs import AlarmSpec, FunctionSpec, Project
+from apicanary.project.specs import AlarmSpec, ApiSpec, FunctionSpec, Project, RouteSpec
+
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+_INVOKERS = ("apigateway.amazonaws.com", "*")
 
 
 def check_project(project: Project) -> list[Finding]:
@@ -56,6 +65,8 @@ def check_project(project: Project) -> list[Finding]:
                     "named CodeDeployHook_*; rename it or give CodeDeploy your own role",
                 ))  # fmt: skip
     findings += _route_findings(project)
+    if project.kind != "sam":
+        findings += _permission_findings(project)
     if not any(f.level != "ok" for f in findings):
         findings.append(
             Finding("ok", "project", f"{project.template_path.name}: no problems found")
@@ -129,3 +140,45 @@ def _route_findings(project: Project) -> list[Finding]:
                     f"{spec.auto_publish_alias} (or ${{stageVariables.lambdaAlias}})",
                 ))  # fmt: skip
     return findings
+
+
+def _permission_findings(project: Project) -> list[Finding]:
+    by_id = {f.logical_id: f for f in project.functions}
+    allowed = {
+        (p.function, p.qualifier)
+        for p in project.permissions
+        if p.principal in _INVOKERS and p.action in ("lambda:InvokeFunction", "lambda:*")
+    }
+    findings: list[Finding] = []
+    reported: set[tuple[str, str | None]] = set()
+    for api in project.apis:
+        for route in api.routes:
+            spec = by_id.get(route.integration.function or "")
+            if spec is None:
+                continue
+            for qualifier in _qualifiers(api, route):
+                key = (spec.logical_id, qualifier)
+                if key in allowed or key in reported:
+                    continue
+                reported.add(key)
+                target = spec.function_name + (f":{qualifier}" if qualifier else "")
+                findings.append(Finding(
+                    "warning", "permissions", f"{route.method} {route.path} on {api.name} "
+                    f"invokes {target}, which no AWS::Lambda::Permission lets API Gateway "
+                    "invoke: on AWS the route answers 500", "add an AWS::Lambda::Permission "
+                    f"with FunctionName {target} (a !Ref of the alias) and Principal "
+                    "apigateway.amazonaws.com",
+                ))  # fmt: skip
+    return findings
+
+
+def _qualifiers(api: ApiSpec, route: RouteSpec) -> list[str | None]:
+    """The qualifiers a route can invoke: its own, or each value of its stage variable."""
+    qualifier = route.integration.qualifier
+    match = _STAGE_VARIABLE.fullmatch(qualifier or "")
+    if match is None:
+        return [qualifier]
+    values = [api.variables.get(match.group(1))]
+    if api.canary_setting is not None:
+        values.append(api.canary_setting.stage_variable_overrides.get(match.group(1)))
+    return list(dict.fromkeys(v for v in values if v))

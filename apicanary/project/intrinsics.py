@@ -2,8 +2,10 @@
 
 Supported: ``Ref``, ``Fn::Sub`` (both forms, ``${!Literal}`` escapes), ``Fn::GetAtt``,
 ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap``, ``Fn::Base64``, the pseudo
-parameters and ``AWS::NoValue`` (the key or list item disappears). Conditions (``Fn::If``
-and friends) and cross-stack functions raise :class:`~apicanary.errors.TemplateError`.
+parameters and ``AWS::NoValue`` (the key or list item disappears). ``Fn::If`` is resolved when
+the resolver is given the template's ``Conditions`` (:mod:`apicanary.project.conditions`; the
+CloudFormation loader does, the SAM loader does not); otherwise it, and cross-stack functions,
+raise :class:`~apicanary.errors.TemplateError`.
 
 What a reference resolves to on the local stack:
 
@@ -14,7 +16,10 @@ What a reference resolves to on the local stack:
 * ``Ref`` to any other resource (an API, a table, a queue…) → its logical id, which is the
   readable local stand-in for the physical id AWS would generate;
 * ``Fn::GetAtt Fn.Arn`` → ``arn:<partition>:lambda:<region>:<account>:function:<name>``,
-  ``Fn::GetAtt Alarm.Arn`` → the alarm ARN; other attributes are refused.
+  ``Fn::GetAtt Alarm.Arn`` → the alarm ARN; other attributes are refused;
+* a loader may pass :class:`ResourceReferences` that answer ``Ref`` and ``Fn::GetAtt`` for the
+  resource types it reads (the CloudFormation loader does for Lambda versions and aliases, API
+  Gateway and CodeDeploy resources); it is asked before the generic answers above.
 
 Inside ``Fn::Sub``, ``${stageVariables.x}`` is kept as written: API Gateway substitutes it
 per request (and CloudFormation users often forget the ``${!...}`` escape).
@@ -26,9 +31,10 @@ import base64
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION, alarm_arn, function_arn, partition_of
+from apicanary.project.conditions import Conditions
 from apicanary.project.fields import (
     as_int,
     as_list,
@@ -69,6 +75,18 @@ class _NoValue:
 NO_VALUE: Final = _NoValue()
 
 
+class ResourceReferences(Protocol):
+    """What ``Ref`` and ``Fn::GetAtt`` yield for the resource types a loader knows.
+
+    Each method returns None for a resource or attribute it does not answer for, and raises
+    TemplateError (naming ``path``) for one it knows to be unusable locally.
+    """
+
+    def ref(self, logical_id: str, path: str) -> Any | None: ...
+
+    def get_att(self, logical_id: str, attribute: str, path: str) -> Any | None: ...
+
+
 @dataclass(frozen=True)
 class StackContext:
     """Where the local stack lives: the values of the pseudo parameters."""
@@ -102,6 +120,8 @@ class Resolver:
     ``function_properties`` are the functions' properties after Globals were merged (the
     resolver reads ``FunctionName`` and ``AutoPublishAlias`` from them); ``implicit_apis``
     are SAM-generated API logical ids (``ServerlessRestApi``) that ``Ref`` may name.
+    ``conditions`` (the template's ``Conditions`` section) turns on ``Fn::If``;
+    ``references`` answers ``Ref``/``Fn::GetAtt`` for more resource types.
     """
 
     def __init__(
@@ -113,6 +133,8 @@ class Resolver:
         function_properties: Mapping[str, Mapping[str, Any]],
         implicit_apis: Collection[str] = (),
         mappings: Mapping[str, Any] | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        references: ResourceReferences | None = None,
     ) -> None:
         self.context = context
         self._parameters = parameters
@@ -122,6 +144,8 @@ class Resolver:
         self._mappings = mappings or {}
         self._names: dict[str, str] = {}
         self._in_progress: set[str] = set()
+        self.conditions = None if conditions is None else Conditions(conditions, self.resolve)
+        self._references = references
 
     # --- public -------------------------------------------------------------------------
 
@@ -181,11 +205,18 @@ class Resolver:
         if key == "Fn::Base64":
             text = as_text_value(self.resolve(arg, path), path)
             return base64.b64encode(text.encode()).decode()
-        why = "Conditions are not evaluated locally" if key in _CONDITIONAL else "not supported"
+        if key == "Fn::If" and self.conditions is not None:
+            return self.resolve(*self.conditions.choose(arg, path))
+        supported = SUPPORTED if self.conditions is None else (*SUPPORTED, "Fn::If")
+        why = "not supported"
+        if key in _CONDITIONAL:
+            why = "Conditions are not evaluated locally" if self.conditions is None else (
+                "condition functions belong in the Conditions section"
+            )  # fmt: skip
         raise fail(
             path,
             f"{key} is not supported by the local engine ({why}); supported: "
-            f"{', '.join(SUPPORTED)}",
+            f"{', '.join(supported)}",
         )
 
     def _ref(self, name: str, path: str) -> Any:
@@ -201,6 +232,10 @@ class Resolver:
         kind = self._type_of(name)
         if kind == ALARM_TYPE:
             return self.alarm_name(name)
+        if kind is not None and self._references is not None:
+            answer = self._references.ref(name, path)
+            if answer is not None:
+                return answer
         if kind is not None:
             return name
         base, _, suffix = name.partition(".")
@@ -226,6 +261,10 @@ class Resolver:
         kind = self._type_of(resource)
         if resource in self._functions:
             return self._function_attribute(resource, attribute, path)
+        if kind is not None and self._references is not None:
+            answer = self._references.get_att(resource, attribute, path)
+            if answer is not None:
+                return answer
         if kind == ALARM_TYPE and attribute == "Arn":
             ctx = self.context
             return alarm_arn(self.alarm_name(resource), region=ctx.region, account=ctx.account_id)

@@ -31,7 +31,8 @@ from apicanary.project.fields import (
 )
 from apicanary.project.intrinsics import Resolver, StackContext
 from apicanary.project.openapi import BINARY_KEY, INTEGRATION_KEY, Operation, read_definition
-from apicanary.project.sam_template import Props, SamTemplate
+from apicanary.project.props import Props
+from apicanary.project.sam_template import SamTemplate
 from apicanary.project.specs import (
     IMPLICIT_API_ID,
     ApiSpec,
@@ -43,7 +44,7 @@ from apicanary.project.specs import (
 
 IMPLICIT_STAGE: Final = "Prod"
 INTEGRATION_TYPES: Final = ("AWS_PROXY", "AWS", "HTTP_PROXY", "HTTP", "MOCK")
-_STAGE_NAME = r"[A-Za-z0-9_-]{1,128}"
+STAGE_NAME_PATTERN = r"[A-Za-z0-9_-]{1,128}"
 _STAGE_VAR_KEY = r"[A-Za-z0-9_]{1,64}"
 _STAGE_VAR_VALUE = r"[A-Za-z0-9\-._~:/?#&=,]{1,512}"
 _CANARY_KEYS: Final = frozenset(
@@ -57,7 +58,7 @@ def api_spec(template: SamTemplate, lid: str, functions: tuple[FunctionSpec, ...
     stage = as_str(
         props.require("StageName", " for an AWS::Serverless::Api"),
         props.path("StageName"),
-        pattern=_STAGE_NAME,
+        pattern=STAGE_NAME_PATTERN,
         allowed="1-128 letters, digits, '-' or '_'",
     )
     routes, binary = _definition(template, lid, props, functions)
@@ -92,8 +93,8 @@ def _api_spec(
         logical_id=lid,
         name=as_str(props.get("Name") or lid, props.path("Name")),
         stage_name=stage,
-        variables=_stage_variables(props.get("Variables") or {}, props.path("Variables")),
-        canary_setting=_canary_setting(props.get("CanarySetting"), props.path("CanarySetting")),
+        variables=stage_variables(props.get("Variables") or {}, props.path("Variables")),
+        canary_setting=canary_setting(props.get("CanarySetting"), props.path("CanarySetting")),
         binary_media_types=tuple(dict.fromkeys([*binary, *media])),
         routes=tuple(_with_event_routes(template.context, lid, routes, functions)),
         implicit=implicit,
@@ -159,10 +160,11 @@ def _with_event_routes(
     return result
 
 
-# --- alarms -------------------------------------------------------------------------
+# --- stages -------------------------------------------------------------------------
 
 
-def _stage_variables(value: Any, path: str) -> dict[str, str]:
+def stage_variables(value: Any, path: str) -> dict[str, str]:
+    """Stage variables (or canary overrides) checked against API Gateway's name/value rules."""
     return as_str_map(
         value,
         path,
@@ -173,7 +175,8 @@ def _stage_variables(value: Any, path: str) -> dict[str, str]:
     )
 
 
-def _canary_setting(value: Any, path: str) -> CanarySettingSpec | None:
+def canary_setting(value: Any, path: str) -> CanarySettingSpec | None:
+    """A stage's ``CanarySetting`` (or a deployment's canary settings), resolved, or None."""
     if value is None:
         return None
     setting = as_mapping(value, path)
@@ -186,7 +189,7 @@ def _canary_setting(value: Any, path: str) -> CanarySettingSpec | None:
     percent = setting.get("PercentTraffic", 0.0)
     return CanarySettingSpec(
         percent_traffic=as_float(percent, child(path, "PercentTraffic"), low=0.0, high=100.0),
-        stage_variable_overrides=_stage_variables(
+        stage_variable_overrides=stage_variables(
             setting.get("StageVariableOverrides") or {}, child(path, "StageVariableOverrides")
         ),
         use_stage_cache=as_bool(setting.get("UseStageCache", False), child(path, "UseStageCache")),

@@ -26,7 +26,8 @@ from apicanary.project.fields import (
 )
 from apicanary.project.intrinsics import API_TYPE, NO_VALUE, Resolver
 from apicanary.project.openapi import METHODS
-from apicanary.project.sam_template import Props, SamTemplate
+from apicanary.project.props import Props
+from apicanary.project.sam_template import SamTemplate
 from apicanary.project.specs import (
     IMPLICIT_API_ID,
     ApiEventSpec,
@@ -56,18 +57,35 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
             props.path("InlineCode"),
             "inline code is not supported locally: put the code in a directory and set CodeUri",
         )
-    name = template.resolver.function_name(lid)
-    as_str(
-        name,
-        props.path("FunctionName"),
-        pattern=_FUNCTION_NAME,
-        allowed="1-64 letters, digits, '-' or '_'",
-    )
+    name = checked_function_name(template.resolver, lid, props)
     alias = template.resolver.function_alias(lid)
     return FunctionSpec(
         logical_id=lid,
         function_name=name,
         code_dir=_code_dir(template.root, props),
+        **runtime_fields(props),
+        auto_publish_alias=alias,
+        deployment_preference=_deployment_preference(template.resolver, props, alias),
+        api_events=_api_events(template, props),
+    )
+
+
+def checked_function_name(resolver: Resolver, lid: str, props: Props) -> str:
+    """Function ``lid``'s local name (``FunctionName`` or the logical id), checked."""
+    return as_str(
+        resolver.function_name(lid),
+        props.path("FunctionName"),
+        pattern=_FUNCTION_NAME,
+        allowed="1-64 letters, digits, '-' or '_'",
+    )
+
+
+def runtime_fields(props: Props) -> dict[str, Any]:
+    """What the engine runs a function with, read and checked: the :class:`FunctionSpec`
+    fields ``handler``, ``runtime``, ``timeout``, ``memory_size``, ``environment``,
+    ``description`` and ``reserved_concurrency`` (the same properties in SAM and CloudFormation).
+    """
+    return dict(
         handler=as_str(
             props.require("Handler"),
             props.path("Handler"),
@@ -93,9 +111,6 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
                 low=0,
             )
         ),
-        auto_publish_alias=alias,
-        deployment_preference=_deployment_preference(template.resolver, props, alias),
-        api_events=_api_events(template, props),
     )
 
 

@@ -3,14 +3,14 @@
 :class:`SamTemplate` checks ``Resources`` (logical ids, types, no ``Condition`` on what the
 engine runs) and ``Transform``, resolves ``Parameters``, reads ``Globals``, decides whether SAM's
 implicit API exists, and builds the :class:`~apicanary.project.intrinsics.Resolver` every
-property goes through. :class:`Props` is one resource's properties with its Globals merged in,
-read resolved, each error naming where the value was written.
+property goes through. Each resource's properties are read through a
+:class:`~apicanary.project.props.Props` with its Globals merged in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -20,54 +20,15 @@ from apicanary.project.intrinsics import (
     ALARM_TYPE,
     API_TYPE,
     FUNCTION_TYPE,
-    NO_VALUE,
     Resolver,
     StackContext,
 )
 from apicanary.project.parameters import resolve_parameters
+from apicanary.project.props import Props
 from apicanary.project.sam_globals import globals_section, merge_globals
 from apicanary.project.specs import IMPLICIT_API_ID
 
 SAM_TRANSFORM: Final = "AWS::Serverless-2016-10-31"
-
-
-class Props:
-    """One resource's properties after Globals, read resolved, with the right error path."""
-
-    def __init__(
-        self,
-        resolver: Resolver,
-        base: str,
-        local: Mapping[str, Any],
-        global_props: Mapping[str, Any],
-        global_base: str,
-    ) -> None:
-        self._resolver = resolver
-        self._base = base
-        self._local = local
-        self._globals = global_props
-        self._global_base = global_base
-        self.merged = merge_globals(global_props, local)
-
-    def path(self, key: str) -> str:
-        """Where ``key`` was written: the resource, or Globals if only there."""
-        if key not in self._local and key in self._globals:
-            return child(self._global_base, key)
-        return child(self._base, key)
-
-    def get(self, key: str) -> Any:
-        """The resolved value of ``key``, or None when absent (or ``AWS::NoValue``)."""
-        if key not in self.merged:
-            return None
-        value = self._resolver.resolve(self.merged[key], self.path(key))
-        return None if value is NO_VALUE else value
-
-    def require(self, key: str, why: str = "") -> Any:
-        """Like :meth:`get`, but a missing value is an error."""
-        value = self.get(key)
-        if value is None:
-            raise fail(self.path(key), f"is required{why}")
-        return value
 
 
 class SamTemplate:
@@ -84,13 +45,11 @@ class SamTemplate:
         overrides: Mapping[str, str] | None,
         context: StackContext,
     ) -> None:
-        if document is None:
-            raise TemplateError("the template is empty")
-        self.template = as_mapping(document, "template")
+        self.template = template_sections(document)
         self.path = path
         self.root = path.parent
         self.context = context
-        self.resources = _resources(self.template)
+        self.resources = resources_section(self.template, (FUNCTION_TYPE, API_TYPE, ALARM_TYPE))
         _check_transform(self.template, self.resources)
         self.parameters = resolve_parameters(self.template.get("Parameters"), overrides)
         self.function_globals = globals_section(self.template, "Function")
@@ -140,7 +99,18 @@ class SamTemplate:
         )
 
 
-def _resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def template_sections(document: Any) -> Mapping[str, Any]:
+    """The parsed template as a mapping (an empty document is an error)."""
+    if document is None:
+        raise TemplateError("the template is empty")
+    return as_mapping(document, "template")
+
+
+def resources_section(
+    template: Mapping[str, Any], unconditional: Collection[str] = ()
+) -> dict[str, Mapping[str, Any]]:
+    """``Resources``: alphanumeric logical ids, a ``Type`` each; a ``Condition`` on a resource
+    whose type is in ``unconditional`` is refused (the SAM loader does not evaluate them)."""
     section = as_mapping(template.get("Resources") or {}, "Resources")
     resources: dict[str, Mapping[str, Any]] = {}
     for lid, value in section.items():
@@ -149,7 +119,7 @@ def _resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
             raise fail(path, "a logical id must be alphanumeric (A-Z, a-z, 0-9)")
         resource = as_mapping(value, path)
         kind = as_str(resource.get("Type"), child(path, "Type"))
-        if "Condition" in resource and kind in (FUNCTION_TYPE, API_TYPE, ALARM_TYPE):
+        if "Condition" in resource and kind in unconditional:
             raise fail(
                 child(path, "Condition"),
                 "conditions are not evaluated by the local engine; remove the Condition",

@@ -1,4 +1,8 @@
-"""What the engine needs from a SAM template, as frozen value types.
+"""What the engine needs from a project (SAM, CloudFormation or CDK), as frozen value types.
+
+Every loader (:mod:`~apicanary.project.sam`, :mod:`~apicanary.project.cloudformation`, CDK
+through :mod:`~apicanary.project.cdk`) produces the same specs, so provisioning, deploy, doctor
+and rollouts never ask which tool wrote the template.
 
 Every value is resolved (no intrinsics left) and validated; mappings are plain dicts typed
 read-only (``Mapping``) and left out of hashing, so specs stay JSON-friendly and hashable.
@@ -64,7 +68,14 @@ class DeploymentPreferenceSpec:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """An ``AWS::Serverless::Function`` after Globals were merged."""
+    """A function the engine runs: an ``AWS::Serverless::Function`` after Globals were merged,
+    or an ``AWS::Lambda::Function`` with its version, alias and deployment group.
+
+    ``auto_publish_alias`` is the alias that follows each newly published version (SAM's
+    ``AutoPublishAlias``; in CloudFormation the alias whose ``FunctionVersion`` is a Version
+    resource of the function). ``alias_weights`` are the alias's initial
+    ``AdditionalVersionWeights`` (version → weight 0..1), applied when the alias is created.
+    """
 
     logical_id: str
     function_name: str  # FunctionName, else the logical id
@@ -79,6 +90,7 @@ class FunctionSpec:
     auto_publish_alias: str | None = None
     deployment_preference: DeploymentPreferenceSpec | None = None
     api_events: tuple[ApiEventSpec, ...] = ()
+    alias_weights: Mapping[str, float] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -147,8 +159,35 @@ class AlarmSpec:
 
 
 @dataclass(frozen=True)
+class PermissionSpec:
+    """An ``AWS::Lambda::Permission``: who may invoke which function, version or alias.
+
+    ``function`` is the template function's logical id (None when the permission names a
+    function outside the template); ``qualifier`` the alias or version the statement is scoped
+    to (None: the unqualified function, which does not cover invocations of an alias).
+    """
+
+    logical_id: str
+    function: str | None
+    function_name: str
+    qualifier: str | None
+    principal: str
+    action: str = "lambda:InvokeFunction"
+    source_arn: str | None = None
+
+
+PROJECT_KINDS: Final = ("sam", "cloudformation", "cdk")
+
+
+@dataclass(frozen=True)
 class Project:
-    """A loaded SAM project: everything the local engine builds from ``template.yaml``."""
+    """A loaded project: everything the local engine builds from its template.
+
+    ``kind`` says which tool wrote it (one of :data:`PROJECT_KINDS`); ``warnings`` are what the
+    loader skipped (resource types the engine does not emulate, functions it cannot run), to be
+    shown once at start; ``permissions`` are the template's explicit Lambda permissions (SAM
+    generates its own, so a SAM project has none), kept for ``doctor``.
+    """
 
     template_path: Path  # absolute
     root: Path  # the template's directory
@@ -158,6 +197,9 @@ class Project:
     parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
+    kind: str = "sam"
+    permissions: tuple[PermissionSpec, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def function(self, name: str) -> FunctionSpec:
         """The function whose logical id or function name is ``name`` (BadInputError if none)."""

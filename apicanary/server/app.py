@@ -1,7 +1,8 @@
 """The running local engine: an :class:`Engine`, the project provisioned into it, two servers.
 
 ``LocalServer`` is what ``apicanary serve`` runs and what tests start in-process: it opens the
-state directory, loads and provisions the SAM template (if any), and serves the gateway and
+state directory, loads and provisions the project's template (if any; SAM, CloudFormation or
+a CDK stack; what it skipped is in ``warnings``), and serves the gateway and
 the control plane on their ports until stopped.
 """
 
@@ -18,7 +19,7 @@ from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.engine.provision import ProvisionReport, provision
 from apicanary.platform.local import LocalPlatform
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 from apicanary.rollout.controller import Controller
 from apicanary.rollout.journal import Journal
 from apicanary.rollout.scheduler import Scheduler
@@ -50,6 +51,7 @@ class LocalServer:
         self.seed = seed
         self.engine: Engine | None = None
         self.report = ProvisionReport()
+        self.warnings: tuple[str, ...] = ()
 
     @property
     def gateway_url(self) -> str:
@@ -65,7 +67,9 @@ class LocalServer:
         engine = Engine(self.state_dir, rng=rng)
         self.engine = engine
         if self.template is not None:
-            self.report = provision(engine, load_project(self.template))
+            project = load_project(self.template)
+            self.report = provision(engine, project)
+            self.warnings = (*project.warnings, *self.report.warnings)
         return engine
 
     def describe(self) -> dict[str, Any]:
@@ -81,6 +85,7 @@ class LocalServer:
             "stateDir": str(self.state_dir),
             "routes": routes,
             "provisioned": self.report.to_dict(),
+            "warnings": list(self.warnings),
         }
 
     async def run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 from apicanary.project.specs import Project
 
 HEADER = """\

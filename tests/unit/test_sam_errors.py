@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apicanary.errors import BadInputError, TemplateError
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 from tests.support.sam import FUNCTION, load, write_template
 
 P = "template.yaml: Resources.HelloFunction.Properties"

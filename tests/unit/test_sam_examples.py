@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 from apicanary.project.specs import DeploymentPreferenceSpec, IntegrationSpec
 from tests.conftest import EXAMPLES
 

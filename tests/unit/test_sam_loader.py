@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from apicanary.errors import BadInputError
-from apicanary.project.sam import load_project
+from apicanary.project.loader import load_project
 from apicanary.project.specs import (
     CanarySettingSpec,
     DeploymentPreferenceSpec,
