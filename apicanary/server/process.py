@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ def serve_command(
     gateway_port: int,
     control_port: int,
     seed: int | None = None,
+    extra_args: Sequence[str] = (),
 ) -> list[str]:
     command = [
         sys.executable, "-m", "apicanary", "serve", "--output", "json",
@@ -83,7 +85,7 @@ def serve_command(
         command += ["--template", str(template)]
     if seed is not None:
         command += ["--seed", str(seed)]
-    return command
+    return [*command, *extra_args]
 
 
 def spawn_server(
@@ -93,8 +95,10 @@ def spawn_server(
     seed: int | None = None,
     extra_env: dict[str, str] | None = None,
     timeout: float = 60.0,
+    extra_args: Sequence[str] = (),
 ) -> ServerProcess:
-    """Start ``apicanary serve`` on two free ports; return once it is ready."""
+    """Start ``apicanary serve`` (with ``extra_args``) on two free ports; return once it is
+    ready."""
     gateway_port, control_port = free_port(), free_port()
     # stderr goes to a file, never an unread pipe: a pipe that fills (64 KB of tracebacks)
     # would block the server's event loop on its next write
@@ -102,7 +106,7 @@ def spawn_server(
     stderr_path = Path(name)
     with os.fdopen(fd, "w") as stderr_file:
         process = subprocess.Popen(
-            serve_command(state_dir, template, gateway_port, control_port, seed),
+            serve_command(state_dir, template, gateway_port, control_port, seed, extra_args),
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             text=True,

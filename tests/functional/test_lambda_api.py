@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from apicanary.engine.engine import Engine
 from apicanary.server.control import build_control_app
+from tests.support.lambda_api import create_function, lambda_client
 from tests.support.lambda_zips import handler_zip
 from tests.support.servers import serve_in_thread
 from tests.support.stats import binomial_two_sided_p
@@ -32,26 +31,11 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def lam(engine: Engine) -> Iterator[Any]:
     with serve_in_thread(build_control_app(engine)) as url:
-        yield boto3.client(
-            "lambda",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        yield lambda_client(url)
 
 
 def _create(lam: Any, name: str = "api", body: str = ECHO, **extra: Any) -> dict[str, Any]:
-    result: dict[str, Any] = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.11",
-        Role="arn:aws:iam::123456789012:role/r",
-        Handler="app.handler",
-        Code={"ZipFile": handler_zip(body)},
-        **extra,
-    )
-    return result
+    return create_function(lam, name, body, **extra)
 
 
 def _code(error: ClientError) -> str:

@@ -6,7 +6,7 @@ and a test sees exactly what a user would (the ready message, the exit code, the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,13 @@ def running_server(
     *,
     seed: int | None = 1,
     extra_env: dict[str, str] | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
-    """A started ``apicanary serve``; stopped with SIGTERM (workers included) on exit."""
-    server = spawn_server(state_dir, template, seed=seed, extra_env=extra_env)
+    """A started ``apicanary serve`` (``extra_args``: more options); stopped with SIGTERM
+    (workers included) on exit."""
+    server = spawn_server(
+        state_dir, template, seed=seed, extra_env=extra_env, extra_args=extra_args
+    )
     try:
         yield server
     finally:
