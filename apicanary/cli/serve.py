@@ -12,6 +12,7 @@ import click
 from apicanary.cli.loop import run_event_loop
 from apicanary.cli.output import emit, output_option
 from apicanary.cli.template_options import resolve_template, template_options
+from apicanary.engine.functions.states import DEFAULT_DELAY_S, MAX_DELAY_S
 from apicanary.errors import BadInputError
 
 
@@ -43,6 +44,10 @@ def check_exposure(host: str) -> None:
               show_default=True)  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--seed", type=int, default=None, help="Seed the traffic-split RNG (reproducible).")
+@click.option("--lambda-state-delay", type=click.FloatRange(0, MAX_DELAY_S),
+              default=DEFAULT_DELAY_S, show_default=True, metavar="SECONDS",
+              help="How long a Lambda create or update stays Pending/InProgress, as on AWS "
+              "(0: settled at once).")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -53,6 +58,7 @@ def serve(
     state_dir: Path,
     host: str,
     seed: int | None,
+    lambda_state_delay: float,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.server.app import LocalServer
@@ -66,6 +72,7 @@ def serve(
         gateway_port=port,
         control_port=control_port,
         seed=seed,
+        lambda_state_delay=lambda_state_delay,
     )
 
     def ready() -> None:

@@ -44,7 +44,9 @@ class Engine:
     """Every local service over one state directory.
 
     ``rng`` drives alias-weight and canary draws (seed it for reproducible splits); ``clock``
-    is the time source of every service.
+    is the time source of every service. ``lambda_state_delay``: seconds Lambda creates and
+    updates stay ``Pending`` / ``InProgress`` (0, the default here: settled at once; ``serve``
+    uses a short non-zero delay, see :mod:`apicanary.engine.functions.states`).
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Engine:
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT,
         max_workers_per_version: int | None = None,
+        lambda_state_delay: float = 0.0,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -79,6 +82,7 @@ class Engine:
             rng=self.rng,
             region=region,
             account_id=account_id,
+            state_delay=lambda_state_delay,
         )
         self.apigateway = ApiGatewayService(
             self.store, self.clock, region=region, account_id=account_id

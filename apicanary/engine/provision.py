@@ -63,6 +63,13 @@ class ProvisionReport:
 def provision(engine: Engine, project: Project) -> ProvisionReport:
     """Bring ``engine`` in line with ``project``; returns what it found and did."""
     report = ProvisionReport()
+    lambdas = engine.lambdas
+    for spec in project.functions:
+        lambdas.ensure_source_function(
+            spec.function_name, spec.code_dir, function_config(spec), spec.reserved_concurrency
+        )
+    # creates and updates take a while to apply; publish once they have, as a client would
+    lambdas.wait_settled(*(spec.function_name for spec in project.functions))
     for spec in project.functions:
         report.functions.append(_provision_function(engine, spec, report.warnings))
     for api in project.apis:
@@ -87,9 +94,6 @@ def function_config(spec: FunctionSpec) -> FunctionConfig:
 def _provision_function(engine: Engine, spec: FunctionSpec, warnings: list[str]) -> FunctionReport:
     lambdas = engine.lambdas
     name = spec.function_name
-    lambdas.ensure_source_function(
-        name, spec.code_dir, function_config(spec), spec.reserved_concurrency
-    )
     alias_name = spec.auto_publish_alias
     if alias_name is None:
         return FunctionReport(name, None, None, None)

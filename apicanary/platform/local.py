@@ -53,6 +53,7 @@ class LocalPlatform:
             params["CodeSha256"] = code_sha256
         if description:
             params["Description"] = description
+        self.engine.lambdas.wait_settled(function)  # PublishVersion fails while one is applied
         return str(self.engine.lambdas.publish_version(function, params)["Version"])
 
     def get_alias(self, function: str, alias: str) -> AliasState:

@@ -17,6 +17,7 @@ from typing import Any
 
 from apicanary import __version__
 from apicanary.engine.engine import Engine
+from apicanary.engine.functions.states import DEFAULT_DELAY_S
 from apicanary.engine.provision import ProvisionReport, provision
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
@@ -42,8 +43,10 @@ class LocalServer:
         gateway_port: int = 3000,
         control_port: int = 3001,
         seed: int | None = None,
+        lambda_state_delay: float = DEFAULT_DELAY_S,
     ) -> None:
         self.state_dir = state_dir
+        self.lambda_state_delay = lambda_state_delay
         self.template = template
         self.host = host
         self.gateway_port = gateway_port
@@ -64,7 +67,7 @@ class LocalServer:
     def open(self) -> Engine:
         """Open the state directory and provision the template (idempotent)."""
         rng = random.Random(self.seed) if self.seed is not None else random.Random()
-        engine = Engine(self.state_dir, rng=rng)
+        engine = Engine(self.state_dir, rng=rng, lambda_state_delay=self.lambda_state_delay)
         self.engine = engine
         if self.template is not None:
             project = load_project(self.template)

@@ -106,6 +106,7 @@ def routes(service: LambdaService) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def invoke(request: Request) -> Response:
+        service.check_invocable(name(request), qualifier(request))
         result = await service.invoker.invoke(
             name(request),
             qualifier(request),

@@ -64,6 +64,10 @@ def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
         lam.update_function_configuration(
             FunctionName="Fn", Environment={"Variables": {"RELEASE": "2"}}
         )
+        # as on AWS, PublishVersion fails while the update is InProgress: wait for it
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName="Fn", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
+        )
         assert lam.publish_version(FunctionName="Fn")["Version"] == "2"
         yield server
 

@@ -59,8 +59,28 @@ class FunctionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Transition:
+    """A create, update or publish Lambda is still applying (AWS applies them asynchronously).
+
+    Until ``until`` (epoch seconds on the engine's clock) the version is ``Pending``
+    (``kind`` ``create`` or ``publish``) or its ``LastUpdateStatus`` is ``InProgress``
+    (``update``), and its RevisionId is ``revision_id``; after it, the version is settled and
+    its RevisionId is :attr:`VersionState.revision_id`. ``revision_id`` is ``None`` when
+    settling does not change the RevisionId (a published version). See :mod:`.states`.
+    """
+
+    kind: str
+    until: float
+    revision_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VersionState:
-    """``$LATEST`` or a published version of one function."""
+    """``$LATEST`` or a published version of one function.
+
+    ``revision_id`` is the RevisionId once settled; while ``transition`` lasts, the API shows
+    the transition's state and RevisionId instead (:mod:`.states`).
+    """
 
     function_name: str
     version: str
@@ -70,6 +90,7 @@ class VersionState:
     config: FunctionConfig
     revision_id: str
     last_modified: str
+    transition: Transition | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The Lambda API's JSON shapes of the subsystem's values (``FunctionConfiguration``,
 ``AliasConfiguration``, ``GetFunction``, list pages), as botocore's ``lambda`` model names them.
 
-Pure: values in, plain dicts out; ARNs are built for the engine's region and account.
+Pure: values and the time in, plain dicts out; ARNs are built for the engine's region and
+account. State, LastUpdateStatus and RevisionId depend on the time (:mod:`.states`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 
 from apicanary import arns
+from apicanary.engine.functions import states
 from apicanary.engine.functions.model import LATEST, AliasState, FunctionState, VersionState
 
 DEFAULT_PAGE = 50
@@ -26,10 +28,24 @@ def last_modified(epoch_seconds: float) -> str:
     return f"{stamp}.{millis:03d}+0000"
 
 
-def version(state: VersionState, *, region: str, account: str) -> dict[str, Any]:
-    """A ``FunctionConfiguration`` (``$LATEST``'s ARN is unqualified, a version's qualified)."""
+def version(
+    state: VersionState,
+    *,
+    region: str,
+    account: str,
+    now: float,
+    shown_as: str | None = None,
+    listed: bool = False,
+) -> dict[str, Any]:
+    """A ``FunctionConfiguration`` at time ``now``.
+
+    ``FunctionArn`` carries ``shown_as``, the qualifier the caller named (``$LATEST``, a
+    version or an alias); without one, ``$LATEST``'s ARN is unqualified and a version's
+    qualified by its number. ``listed``: the shape of a list item (ListFunctions,
+    ListVersionsByFunction), which has no State or LastUpdateStatus fields.
+    """
     config = state.config
-    qualifier = None if state.version == LATEST else state.version
+    qualifier = shown_as or (None if state.version == LATEST else state.version)
     rendered: dict[str, Any] = {
         "FunctionName": state.function_name,
         "FunctionArn": arns.function_arn(
@@ -46,13 +62,13 @@ def version(state: VersionState, *, region: str, account: str) -> dict[str, Any]
         "CodeSha256": state.code_sha256,
         "Version": state.version,
         "TracingConfig": {"Mode": "PassThrough"},
-        "RevisionId": state.revision_id,
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
+        "RevisionId": states.revision_at(state, now),
         "PackageType": "Zip",
         "Architectures": ["x86_64"],
         "EphemeralStorage": {"Size": 512},
     }
+    if not listed:
+        rendered.update(states.status_fields(state, now))
     if config.environment:
         rendered["Environment"] = {"Variables": dict(config.environment)}
     return rendered
@@ -75,11 +91,21 @@ def alias(state: AliasState, *, region: str, account: str) -> dict[str, Any]:
 
 
 def function(
-    state: FunctionState, described: VersionState, code_root: Path, *, region: str, account: str
+    state: FunctionState,
+    described: VersionState,
+    code_root: Path,
+    *,
+    region: str,
+    account: str,
+    now: float,
+    shown_as: str | None,
 ) -> dict[str, Any]:
-    """``GetFunction``: the described version's configuration, its code location, concurrency."""
+    """``GetFunction``: the described version's configuration (its ARN qualified by
+    ``shown_as``, see :func:`version`), its code location, concurrency."""
     result: dict[str, Any] = {
-        "Configuration": version(described, region=region, account=account),
+        "Configuration": version(
+            described, region=region, account=account, now=now, shown_as=shown_as
+        ),
         "Code": {
             "RepositoryType": "S3",
             "Location": (code_root / f"{described.code_hex}.zip").as_uri(),

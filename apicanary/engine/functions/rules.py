@@ -57,10 +57,18 @@ def name_and_qualifier(value: str, qualifier: str | None) -> tuple[str, str | No
     return name, qualifier or embedded
 
 
-def check_revision(given: Any, current: str) -> None:
+POLICY_REVISION_MISMATCH = (
+    "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to "
+    "retrieve the latest Revision Id"
+)
+"""AddPermission's wording of a stale ``RevisionId`` (the other operations say
+:data:`~apicanary.errors.REVISION_MISMATCH`)."""
+
+
+def check_revision(given: Any, current: str, message: str = REVISION_MISMATCH) -> None:
     """A ``RevisionId`` precondition: when given, it must be the current revision."""
     if given is not None and given != current:
-        raise precondition_failed(REVISION_MISMATCH)
+        raise precondition_failed(message)
 
 
 def bare_name(value: Any, *, allow_arn: bool = False) -> str:
@@ -71,6 +79,18 @@ def bare_name(value: Any, *, allow_arn: bool = False) -> str:
     if not allow_arn and (":" in value and qualifier is not None):
         raise invalid_parameter(f"FunctionName {value} must not be qualified here")
     return name
+
+
+_ALIAS_SHAPED = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]+")
+
+
+def check_deletable_qualifier(qualifier: str | None) -> None:
+    """DeleteFunction's ``Qualifier``: a version number (or none); checked before the function
+    is looked up, as AWS does."""
+    if qualifier == "$LATEST":
+        raise invalid_parameter("$LATEST version cannot be deleted without deleting the function.")
+    if qualifier is not None and _ALIAS_SHAPED.fullmatch(qualifier):
+        raise invalid_parameter("Deletion of aliases is not currently supported.")
 
 
 def check_int_range(field: str, value: Any, bounds: tuple[int, int]) -> int:
@@ -236,7 +256,7 @@ def parse_routing_config(routing: Any) -> dict[str, float]:
                 "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys "
                 "must satisfy constraint: [Member must have length less than or equal to 1024, "
                 "Member must have length greater than or equal to 1, Member must satisfy regular "
-                "expression pattern: [0-9]+, Member must not be null]"
+                "expression pattern: [0-9]+]"
             )
     for value in weights.values():
         if (

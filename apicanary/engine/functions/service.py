@@ -7,10 +7,12 @@ replaces the in-memory :class:`~.model.LambdaView` that the invoke path
 touches SQLite and never sees half an update.
 
 Methods take and return plain dicts in the Lambda API's JSON shape (:mod:`.render`) and raise
-:class:`~apicanary.errors.AwsApiError` with AWS's codes and messages
-(reference/aws-semantics.md §1, :mod:`.rules`).
+:class:`~apicanary.errors.AwsApiError` with AWS's codes and messages (docs/aws-semantics.md,
+"Lambda"; :mod:`.rules`). Creates and updates are applied "asynchronously", as on AWS, for
+``state_delay`` seconds (:mod:`.states`): the engine's own callers wait with
+:meth:`LambdaService.wait_settled`.
 
-At ~500 lines this module is over the house limit on purpose: it is the API's two dozen
+At ~640 lines this module is over the house limit on purpose: it is the API's two dozen
 operations, each a short check-then-write; what they share (the model, tables, rules and
 rendering) already lives beside it, and splitting the operations would scatter one API.
 """
@@ -28,7 +30,7 @@ from typing import Any
 from apicanary import arns
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
-from apicanary.engine.functions import render, rules
+from apicanary.engine.functions import render, rules, states
 from apicanary.engine.functions.codestore import CodeSnapshot, CodeStore, fingerprint
 from apicanary.engine.functions.invoke import FunctionInvoker, Invoker
 from apicanary.engine.functions.model import (
@@ -37,6 +39,7 @@ from apicanary.engine.functions.model import (
     FunctionConfig,
     FunctionState,
     LambdaView,
+    Transition,
     VersionState,
 )
 from apicanary.engine.functions.tables import (
@@ -57,7 +60,11 @@ from apicanary.store import Store
 
 
 class LambdaService:
-    """Lambda's control plane over SQLite and the code store; :attr:`invoker` is its data plane."""
+    """Lambda's control plane over SQLite and the code store; :attr:`invoker` is its data plane.
+
+    ``state_delay``: seconds a create, an update, or a version published with an update stays
+    ``Pending`` / ``InProgress`` on the engine's clock (0: settled at once).
+    """
 
     def __init__(
         self,
@@ -69,7 +76,9 @@ class LambdaService:
         rng: random.Random | None = None,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT,
+        state_delay: float = 0.0,
     ) -> None:
+        self.state_delay = state_delay
         self._store = store
         self._codes = codestore
         self._clock = clock
@@ -114,9 +123,11 @@ class LambdaService:
             )
         snapshot = self._codes.snapshot_zip(bytes(zip_bytes))
         self._insert_function(name, snapshot, config, source_dir=None, source_fp=None)
-        if params.get("Publish"):
-            self.publish_version(name, {})
-        return self.get_function_configuration(name, None)
+        if not params.get("Publish"):
+            return self._render_version(self._function(name).latest)
+        published = self._publish(name, "", None, with_update=True)["Version"]
+        # AWS answers $LATEST's configuration, carrying the version the call published
+        return {**self._render_version(self._function(name).latest), "Version": published}
 
     def ensure_source_function(
         self,
@@ -140,8 +151,11 @@ class LambdaService:
             self._insert_function(name, snapshot, config, source_dir=str(source), source_fp=fp)
             changed = True
         else:
-            if existing.source_fingerprint != fp or existing.source_dir != str(source):
-                changed |= self._refresh_source(name, source, fp)
+            new_code = existing.source_fingerprint != fp or existing.source_dir != str(source)
+            if new_code or existing.latest.config != config:
+                self.wait_settled(name)  # as a client would, before changing it again
+            if new_code:
+                changed |= self._refresh_source(name, source, fp, as_update=True)
             if existing.latest.config != config:
                 self._update_config(name, config)
                 changed = True
@@ -156,7 +170,11 @@ class LambdaService:
         return changed
 
     def refresh_source(self, name: str) -> bool:
-        """Re-snapshot a template function's source if it changed on disk."""
+        """Re-snapshot a template function's source if it changed on disk.
+
+        Applied at once (no ``InProgress``): the source is the engine's, read when the
+        function is invoked or published, not an update a client asked for.
+        """
         state = self._function(name)
         if state.source_dir is None:
             return False
@@ -164,70 +182,69 @@ class LambdaService:
         fp = fingerprint(source)
         if fp == state.source_fingerprint:
             return False
-        return self._refresh_source(name, source, fp)
+        return self._refresh_source(name, source, fp, as_update=False)
 
     def get_function(self, name_or_arn: str, qualifier: str | None) -> dict[str, Any]:
+        """GetFunction; ``FunctionArn`` carries the qualifier asked for (``$LATEST``, alias)."""
         name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
-        version = self._configured_version(name, qualifier)
+        state = self._function(name, qualifier)
         return render.function(
-            self._function(name),
-            version,
+            state,
+            self._configured_version(state, qualifier),
             self._codes.root,
             region=self.region,
             account=self.account_id,
+            now=self._clock.now(),
+            shown_as=qualifier,
         )
 
     def get_function_configuration(self, name_or_arn: str, qualifier: str | None) -> dict[str, Any]:
         name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
-        return self._render_version(self._configured_version(name, qualifier))
+        state = self._function(name, qualifier)
+        return self._render_version(self._configured_version(state, qualifier), shown_as=qualifier)
 
-    def _configured_version(self, name: str, qualifier: str | None) -> VersionState:
+    def _configured_version(self, state: FunctionState, qualifier: str | None) -> VersionState:
         """The version a Get* call with ``qualifier`` describes (an alias: its primary)."""
-        state = self._function(name)
         if qualifier in (None, LATEST):
             return state.latest
         if qualifier in state.versions:
             return state.versions[qualifier]
         if qualifier in state.aliases:
             return state.version_of(state.aliases[qualifier].function_version)
-        raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
+        raise not_found(f"Function not found: {self.function_arn(state.name, qualifier)}")
 
     def list_functions(self) -> dict[str, Any]:
-        items = []
-        for name in sorted(self._view.functions):
-            rendered = self._render_version(self._view.functions[name].latest)
-            items.append(rendered)
-        return {"Functions": items}
+        functions = self._view.functions
+        items = [self._render_version(functions[name].latest, listed=True) for name in functions]
+        return {"Functions": sorted(items, key=lambda item: str(item["FunctionName"]))}
 
     def delete_function(self, name_or_arn: str, qualifier: str | None) -> None:
+        """DeleteFunction; with a ``Qualifier``, one version (one it does not have: a no-op)."""
         name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
+        rules.check_deletable_qualifier(qualifier)
         state = self._function(name)
+        if qualifier is not None and qualifier not in state.versions:
+            return
         with self._write(name) as tables:
             if qualifier is None:
                 tables.delete_function(name)
-            else:
-                if qualifier == LATEST:
-                    raise invalid_parameter(
-                        "$LATEST version cannot be deleted without deleting the function."
-                    )
-                if qualifier not in state.versions:
-                    raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
-                users = sorted(
-                    alias.name
-                    for alias in state.aliases.values()
-                    if alias.function_version == qualifier or qualifier in alias.weights
+                return
+            users = sorted(
+                alias.name
+                for alias in state.aliases.values()
+                if alias.function_version == qualifier or qualifier in alias.weights
+            )
+            if users:
+                raise conflict(
+                    "Unable to delete version because the following aliases reference it: "
+                    f"[{', '.join(users)}]"
                 )
-                if users:
-                    raise conflict(
-                        "Unable to delete version because the following aliases reference it: "
-                        f"[{', '.join(users)}]"
-                    )
-                tables.delete_version(name, qualifier)
+            tables.delete_version(name, qualifier)
 
     def update_function_code(self, name_or_arn: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        name = rules.bare_name(name_or_arn, allow_arn=True)
-        state = self._function(name)
-        rules.check_revision(params.get("RevisionId"), state.latest.revision_id)
+        """UpdateFunctionCode (``InProgress`` for a while); ``Publish`` also publishes a version,
+        ``Pending`` for as long, and answers that version."""
+        name = self._changeable(name_or_arn, params)
         zip_bytes = params.get("ZipFile")
         if not isinstance(zip_bytes, bytes | bytearray) or not zip_bytes:
             raise invalid_parameter(
@@ -235,48 +252,79 @@ class LambdaService:
             )
         snapshot = self._codes.snapshot_zip(bytes(zip_bytes))
         with self._write(name) as tables:
-            tables.set_code(name, snapshot, self._timestamp())
+            tables.set_code(
+                name, snapshot, self._timestamp(), transition=self._transition(states.UPDATE)
+            )
         if params.get("Publish"):
-            return self.publish_version(name, {})
+            return self._publish(name, "", None, with_update=True)
         return self._render_version(self._function(name).latest)
 
     def update_function_configuration(
         self, name_or_arn: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
-        name = rules.bare_name(name_or_arn, allow_arn=True)
-        state = self._function(name)
-        rules.check_revision(params.get("RevisionId"), state.latest.revision_id)
-        config = rules.config_from_params(params, state.latest.config)
+        name = self._changeable(name_or_arn, params)
+        config = rules.config_from_params(params, self._function(name).latest.config)
         self._update_config(name, config)
         return self._render_version(self._function(name).latest)
+
+    def _changeable(self, name_or_arn: str, params: Mapping[str, Any]) -> str:
+        """The function an update or a publish names, once it may change: not while a change
+        is being applied, and only from the ``RevisionId`` the caller read (when given)."""
+        name = rules.bare_name(name_or_arn, allow_arn=True)
+        latest = self._function(name).latest
+        now = self._clock.now()
+        states.check_changeable(latest, now, self.function_arn(name))
+        rules.check_revision(params.get("RevisionId"), states.revision_at(latest, now))
+        return name
+
+    def wait_settled(self, *names: str) -> None:
+        """Block, on the engine's clock, until every change of functions ``names`` has been
+        applied (what a client polling GetFunction does). Unknown names are ignored."""
+        while True:
+            functions = self._view.functions
+            until = max(
+                (states.settles_at(functions[name]) for name in names if name in functions),
+                default=0.0,
+            )
+            remaining = until - self._clock.now()
+            if remaining <= 0:
+                return
+            self._clock.sleep(remaining)
 
     # -- versions ---------------------------------------------------------------------------
 
     def publish_version(self, name_or_arn: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """PublishVersion with CodeSha256/RevisionId preconditions and the no-op rule."""
-        name = rules.bare_name(name_or_arn, allow_arn=True)
-        self.refresh_source(name)
+        """PublishVersion with CodeSha256/RevisionId preconditions and the no-op rule (a
+        template function's source is re-read first, see :meth:`refresh_source`)."""
+        name = self._changeable(name_or_arn, params)
         description = rules.check_description(params.get("Description"))
+        self.refresh_source(name)
+        return self._publish(name, description, params.get("CodeSha256"), with_update=False)
+
+    def _publish(
+        self, name: str, description: str, expected_sha: Any, *, with_update: bool
+    ) -> dict[str, Any]:
+        """Publish ``$LATEST`` (or answer the version already published from it); a version
+        published ``with_update`` is ``Pending`` while the update is applied."""
         with self._write(name) as tables:
             state = self._function(name)
             latest = state.latest
-            expected_sha = params.get("CodeSha256")
             if expected_sha is not None and expected_sha != latest.code_sha256:
                 raise invalid_parameter(
                     f"CodeSHA256 ({expected_sha}) is different from current CodeSHA256 in $LATEST "
                     f"({latest.code_sha256}). Please try again with the CodeSHA256 in $LATEST."
                 )
-            rules.check_revision(params.get("RevisionId"), latest.revision_id)
-            number, published_revision = tables.publish_state(name)
+            number, unchanged = tables.publish_state(name)
             newest = max(state.versions.values(), key=lambda v: int(v.version), default=None)
-            if newest is not None and published_revision == latest.revision_id:
+            if newest is not None and unchanged:
                 # nothing changed in $LATEST since the last publish: AWS returns that version
                 number = int(newest.version)
             else:
                 config = latest.config
                 if description:
                     config = dataclasses.replace(config, description=description)
-                tables.insert_version(latest, number, config, self._timestamp())
+                transition = self._transition(states.PUBLISH) if with_update else None
+                tables.insert_version(latest, number, config, self._timestamp(), transition)
         return self._render_version(self._function(name).versions[str(number)])
 
     def list_versions_by_function(
@@ -284,10 +332,12 @@ class LambdaService:
     ) -> dict[str, Any]:
         name = rules.bare_name(name_or_arn, allow_arn=True)
         state = self._function(name)
-        ordered = [state.latest, *sorted(state.versions.values(), key=lambda v: int(v.version))]
-        return render.page(
-            "Versions", [self._render_version(v) for v in ordered], marker, max_items
-        )
+        published = sorted(state.versions.values(), key=lambda v: int(v.version))
+        items = [
+            self._render_version(state.latest, shown_as=LATEST, listed=True),
+            *(self._render_version(v, listed=True) for v in published),
+        ]
+        return render.page("Versions", items, marker, max_items)
 
     # -- aliases ----------------------------------------------------------------------------
 
@@ -298,7 +348,7 @@ class LambdaService:
         description = rules.check_description(params.get("Description"))
         weights = rules.parse_routing_config(params.get("RoutingConfig"))
         with self._write(name) as tables:
-            state = self._function(name)
+            state = self._function(name, version)
             rules.check_routing_against_primary(version, weights)
             self._check_versions_exist(state, version, weights)
             if alias_name in state.aliases:
@@ -316,7 +366,7 @@ class LambdaService:
         """UpdateAlias: omitted fields are unchanged; ``RevisionId`` is a precondition."""
         name = rules.bare_name(name_or_arn, allow_arn=True)
         with self._write(name) as tables:
-            current = self._alias(name, alias_name)
+            current = self._alias(name, alias_name, missing="Alias not found")
             rules.check_revision(params.get("RevisionId"), current.revision_id)
             version = current.function_version
             if params.get("FunctionVersion") is not None:
@@ -397,32 +447,71 @@ class LambdaService:
     def add_permission(
         self, name_or_arn: str, qualifier: str | None, params: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """AddPermission: stored so ``doctor`` can check each alias a stage can name."""
+        """AddPermission: stored so ``doctor`` can check each alias a stage can name.
+
+        The policy shares the RevisionId of what it is attached to (the function's, a
+        version's or an alias's): ``RevisionId`` is checked against it, and a new statement
+        gives it a new one.
+        """
         name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
         state = self._function(name)
-        if qualifier and qualifier not in state.aliases and qualifier not in state.versions:
-            raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
+        current = self._policy_revision(state, qualifier)
         sid = str(params.get("StatementId") or "")
         if not sid:
             raise invalid_parameter("StatementId is required")
+        rules.check_revision(params.get("RevisionId"), current, rules.POLICY_REVISION_MISMATCH)
         statement = render.policy_statement(sid, self.function_arn(name, qualifier), params)
-        with self._store.transaction() as conn:
-            tables = LambdaTables(conn)
+        with self._write(name) as tables:
             if tables.policy_exists(name, qualifier, sid):
                 raise conflict(
                     f"The statement id ({sid}) provided already exists. Please provide a new "
                     "statement id, or remove the existing statement."
                 )
             tables.insert_policy(name, qualifier, sid, statement)
+            if qualifier is None:
+                tables.renew_latest_revision(state.latest)
+            elif qualifier in state.aliases:
+                tables.renew_alias_revision(name, qualifier)
+            else:
+                tables.renew_version_revision(name, qualifier)
         return {"Statement": render.json_text(statement)}
 
     def get_policy(self, name_or_arn: str, qualifier: str | None) -> dict[str, Any]:
         name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
-        self._function(name)
+        state = self._function(name)
         statements = policy_statements(self._store, name, qualifier)
         if not statements:
             raise not_found("The resource you requested does not exist.")
-        return render.policy(statements, new_revision())
+        return render.policy(statements, self._policy_revision(state, qualifier))
+
+    def _policy_revision(self, state: FunctionState, qualifier: str | None) -> str:
+        """The RevisionId of what a policy with ``qualifier`` is attached to."""
+        now = self._clock.now()
+        if qualifier is None:
+            return states.revision_at(state.latest, now)
+        if qualifier in state.aliases:
+            return state.aliases[qualifier].revision_id
+        if qualifier in state.versions:
+            return states.revision_at(state.versions[qualifier], now)
+        raise not_found(f"Function not found: {self.function_arn(state.name, qualifier)}")
+
+    # -- invoke -----------------------------------------------------------------------------
+
+    def check_invocable(self, name_or_arn: str, qualifier: str | None) -> None:
+        """What Invoke through the Lambda API checks before the invoke path runs: the function
+        exists (a miss names ``:$LATEST`` when unqualified, as AWS does) and no version the
+        call may run is ``Pending``. The gateway's invocations skip this (README, "does not
+        emulate")."""
+        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
+        state = self._view.functions.get(name)
+        if state is None:
+            raise not_found(f"Function not found: {self.function_arn(name, qualifier or LATEST)}")
+        alias = state.aliases.get(qualifier or LATEST)
+        candidates = [alias.function_version, *alias.weights] if alias else [qualifier or LATEST]
+        now = self._clock.now()
+        for candidate in candidates:
+            if candidate == LATEST or candidate in state.versions:
+                states.check_invocable(state.version_of(candidate), now)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -445,16 +534,23 @@ class LambdaService:
                 self._timestamp(),
                 source_dir=source_dir,
                 source_fp=source_fp,
+                transition=self._transition(states.CREATE),
             )
 
-    def _refresh_source(self, name: str, source: Path, fp: str) -> bool:
+    def _refresh_source(self, name: str, source: Path, fp: str, *, as_update: bool) -> bool:
         snapshot = self._codes.snapshot_directory(source)
         current = self._function(name).latest
         changed = snapshot.sha256_hex != current.code_hex
+        transition = self._transition(states.UPDATE) if as_update else current.transition
         with self._write(name) as tables:
             if changed:
                 tables.set_code(
-                    name, snapshot, self._timestamp(), source_dir=str(source), source_fp=fp
+                    name,
+                    snapshot,
+                    self._timestamp(),
+                    source_dir=str(source),
+                    source_fp=fp,
+                    transition=transition,
                 )
             else:
                 tables.set_source(name, str(source), fp)
@@ -463,7 +559,10 @@ class LambdaService:
     def _update_config(self, name: str, config: FunctionConfig) -> None:
         rules.check_config(config)
         with self._write(name) as tables:
-            tables.set_config(name, config, self._timestamp())
+            tables.set_config(name, config, self._timestamp(), self._transition(states.UPDATE))
+
+    def _transition(self, kind: str) -> Transition | None:
+        return states.start(kind, self._clock.now(), self.state_delay, new_revision())
 
     def _check_versions_exist(
         self, state: FunctionState, primary: str, weights: Mapping[str, float]
@@ -477,21 +576,36 @@ class LambdaService:
                 "Specified versions must be associated with the same execution role"
             )
 
-    def _function(self, name: str) -> FunctionState:
+    def _function(self, name: str, qualifier: str | None = None) -> FunctionState:
+        """Function ``name``; when there is none, the message names the ARN qualified as the
+        call was (GetFunction, CreateAlias do; most calls are unqualified)."""
         state = self._view.functions.get(name)
         if state is None:
-            raise not_found(f"Function not found: {self.function_arn(name)}")
+            raise not_found(f"Function not found: {self.function_arn(name, qualifier)}")
         return state
 
-    def _alias(self, name: str, alias_name: str) -> AliasState:
+    def _alias(
+        self, name: str, alias_name: str, *, missing: str = "Cannot find alias arn"
+    ) -> AliasState:
+        """Alias ``alias_name``; ``missing`` opens the message when there is none (GetAlias and
+        UpdateAlias word it differently)."""
         state = self._function(name)
         alias = state.aliases.get(alias_name)
         if alias is None:
-            raise not_found(f"Cannot find alias arn: {self.function_arn(name, alias_name)}")
+            raise not_found(f"{missing}: {self.function_arn(name, alias_name)}")
         return alias
 
-    def _render_version(self, version: VersionState) -> dict[str, Any]:
-        return render.version(version, region=self.region, account=self.account_id)
+    def _render_version(
+        self, version: VersionState, *, shown_as: str | None = None, listed: bool = False
+    ) -> dict[str, Any]:
+        return render.version(
+            version,
+            region=self.region,
+            account=self.account_id,
+            now=self._clock.now(),
+            shown_as=shown_as,
+            listed=listed,
+        )
 
     def _render_alias(self, alias: AliasState) -> dict[str, Any]:
         return render.alias(alias, region=self.region, account=self.account_id)

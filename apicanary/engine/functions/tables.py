@@ -3,7 +3,11 @@
 Rows become the frozen values of :mod:`.model`; nothing here checks a rule of the Lambda API
 (that is :mod:`.service`), and nothing here is on the invoke path (that reads the view).
 Writes go through :class:`LambdaTables`, inside the caller's transaction; every write that
-changes ``$LATEST``, a version or an alias gives it a new revision id.
+changes ``$LATEST``, a version, an alias or its resource policy gives it a new revision id.
+``content_revision`` changes only with ``$LATEST``'s code or configuration: it is what
+PublishVersion's no-op rule compares (a new RevisionId from a permission or from settling
+is not a change worth a version). ``transition`` holds the change still being applied
+(:mod:`.states`), as JSON, or NULL.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from apicanary.engine.functions import states
 from apicanary.engine.functions.codestore import CodeSnapshot
 from apicanary.engine.functions.model import (
     LATEST,
@@ -22,6 +27,7 @@ from apicanary.engine.functions.model import (
     FunctionConfig,
     FunctionState,
     LambdaView,
+    Transition,
     VersionState,
 )
 from apicanary.store import Store
@@ -71,7 +77,13 @@ MIGRATIONS = [
         statement TEXT NOT NULL,
         PRIMARY KEY (function, qualifier, sid)
     );
+    """,
     """
+    ALTER TABLE lambda_functions ADD COLUMN content_revision TEXT;
+    UPDATE lambda_functions SET content_revision = revision_id;
+    ALTER TABLE lambda_functions ADD COLUMN transition TEXT;
+    ALTER TABLE lambda_versions ADD COLUMN transition TEXT;
+    """,
 ]
 
 
@@ -96,13 +108,15 @@ class LambdaTables:
         *,
         source_dir: str | None,
         source_fp: str | None,
+        transition: Transition | None = None,
     ) -> None:
         self.conn.execute(
             "INSERT INTO lambda_functions(name, source_dir, source_fingerprint, code_hex, "
-            "code_sha256, code_size, config, revision_id, last_modified) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "code_sha256, code_size, config, revision_id, last_modified, content_revision, "
+            "transition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, source_dir, source_fp, code.sha256_hex, code.code_sha256, code.size,
-             config.to_json().decode(), new_revision(), now),
+             config.to_json().decode(), new_revision(), now, new_revision(),
+             states.to_json(transition)),
         )  # fmt: skip
 
     def delete_function(self, name: str) -> None:
@@ -123,20 +137,37 @@ class LambdaTables:
         *,
         source_dir: str | None = None,
         source_fp: str | None = None,
+        transition: Transition | None = None,
     ) -> None:
         """New ``$LATEST`` code, from ``source_dir`` (or uploaded: the function stops following
         a source tree)."""
         self.conn.execute(
             "UPDATE lambda_functions SET source_dir=?, source_fingerprint=?, code_hex=?, "
-            "code_sha256=?, code_size=?, revision_id=?, last_modified=? WHERE name=?",
+            "code_sha256=?, code_size=?, revision_id=?, last_modified=?, content_revision=?, "
+            "transition=? WHERE name=?",
             (source_dir, source_fp, code.sha256_hex, code.code_sha256, code.size,
-             new_revision(), now, name),
+             new_revision(), now, new_revision(), states.to_json(transition), name),
         )  # fmt: skip
 
-    def set_config(self, name: str, config: FunctionConfig, now: str) -> None:
+    def set_config(
+        self, name: str, config: FunctionConfig, now: str, transition: Transition | None = None
+    ) -> None:
         self.conn.execute(
-            "UPDATE lambda_functions SET config=?, revision_id=?, last_modified=? WHERE name=?",
-            (config.to_json().decode(), new_revision(), now, name),
+            "UPDATE lambda_functions SET config=?, revision_id=?, last_modified=?, "
+            "content_revision=?, transition=? WHERE name=?",
+            (config.to_json().decode(), new_revision(), now, new_revision(),
+             states.to_json(transition), name),
+        )  # fmt: skip
+
+    def renew_latest_revision(self, latest: VersionState) -> None:
+        """Give ``$LATEST`` a new RevisionId (its transition's too, if it has its own): a
+        version was published from it, or its resource policy changed."""
+        transition = latest.transition
+        if transition is not None and transition.revision_id is not None:
+            transition = Transition(transition.kind, transition.until, new_revision())
+        self.conn.execute(
+            "UPDATE lambda_functions SET revision_id=?, transition=? WHERE name=?",
+            (new_revision(), states.to_json(transition), latest.function_name),
         )
 
     def set_reserved_concurrency(self, name: str, value: int | None) -> None:
@@ -146,31 +177,45 @@ class LambdaTables:
 
     # -- versions -----------------------------------------------------------------------------
 
-    def publish_state(self, name: str) -> tuple[int, str | None]:
-        """``(number the next version gets, $LATEST revision when it was last published)``."""
+    def publish_state(self, name: str) -> tuple[int, bool]:
+        """``(number the next version gets, whether $LATEST's code and configuration are
+        unchanged since the last publish)``."""
         row = self.conn.execute(
-            "SELECT next_version, published_revision FROM lambda_functions WHERE name = ?",
+            "SELECT next_version, published_revision, content_revision FROM lambda_functions "
+            "WHERE name = ?",
             (name,),
         ).fetchone()
-        return int(row["next_version"]), row["published_revision"]
+        return int(row["next_version"]), row["published_revision"] == row["content_revision"]
 
     def insert_version(
-        self, latest: VersionState, number: int, config: FunctionConfig, now: str
+        self,
+        latest: VersionState,
+        number: int,
+        config: FunctionConfig,
+        now: str,
+        transition: Transition | None = None,
     ) -> None:
         """Publish ``latest``'s code with ``config`` as version ``number``; ``$LATEST`` gets a
-        new revision, remembered as the published one (the no-op rule of PublishVersion)."""
+        new revision and its content is remembered as published (PublishVersion's no-op rule)."""
         name = latest.function_name
         self.conn.execute(
             "INSERT INTO lambda_versions(function, version, code_hex, code_sha256, code_size, "
-            "config, revision_id, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "config, revision_id, last_modified, transition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, number, latest.code_hex, latest.code_sha256, latest.code_size,
-             config.to_json().decode(), new_revision(), now),
+             config.to_json().decode(), new_revision(), now, states.to_json(transition)),
         )  # fmt: skip
-        latest_revision = new_revision()
         self.conn.execute(
-            "UPDATE lambda_functions SET next_version = ?, revision_id = ?, "
-            "published_revision = ? WHERE name = ?",
-            (number + 1, latest_revision, latest_revision, name),
+            "UPDATE lambda_functions SET next_version = ?, published_revision = content_revision "
+            "WHERE name = ?",
+            (number + 1, name),
+        )
+        self.renew_latest_revision(latest)
+
+    def renew_version_revision(self, name: str, version: str) -> None:
+        """Give a published version a new RevisionId (its resource policy changed)."""
+        self.conn.execute(
+            "UPDATE lambda_versions SET revision_id = ? WHERE function = ? AND version = ?",
+            (new_revision(), name, int(version)),
         )
 
     def delete_version(self, name: str, version: str) -> None:
@@ -196,6 +241,13 @@ class LambdaTables:
             "UPDATE lambda_aliases SET function_version=?, weights=?, description=?, "
             "revision_id=? WHERE function=? AND name=?",
             (version, _weights(weights), description, new_revision(), name, alias),
+        )
+
+    def renew_alias_revision(self, name: str, alias: str) -> None:
+        """Give an alias a new RevisionId (its resource policy changed)."""
+        self.conn.execute(
+            "UPDATE lambda_aliases SET revision_id = ? WHERE function = ? AND name = ?",
+            (new_revision(), name, alias),
         )
 
     def delete_alias(self, name: str, alias: str) -> None:
@@ -271,7 +323,7 @@ def version_from_row(row: Any) -> VersionState:
     return VersionState(
         row["function"], str(row["version"]), row["code_hex"], row["code_sha256"],
         row["code_size"], FunctionConfig.from_json(row["config"]), row["revision_id"],
-        row["last_modified"],
+        row["last_modified"], states.from_json(row["transition"]),
     )  # fmt: skip
 
 
@@ -289,6 +341,7 @@ def function_from_row(
     latest = VersionState(
         name, LATEST, row["code_hex"], row["code_sha256"], row["code_size"],
         FunctionConfig.from_json(row["config"]), row["revision_id"], row["last_modified"],
+        states.from_json(row["transition"]),
     )  # fmt: skip
     return FunctionState(
         name=name,
