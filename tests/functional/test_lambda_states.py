@@ -9,6 +9,8 @@ tests run against a real ``apicanary serve --lambda-state-delay`` child process.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +187,14 @@ def test_the_engines_own_callers_wait(tmp_path: Path) -> None:
         assert lambdas.publish_version("api", {})["State"] == "Active"
     finally:
         asyncio.run(engine.aclose())
+
+
+@pytest.mark.parametrize("value", ["61", "-1", "soon"])
+def test_serve_refuses_a_delay_out_of_range(tmp_path: Path, value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "apicanary", "serve", "--state-dir", str(tmp_path / "s"),
+         "--lambda-state-delay", value],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--lambda-state-delay" in done.stderr and value in done.stderr
