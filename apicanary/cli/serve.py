@@ -48,6 +48,12 @@ def check_exposure(host: str) -> None:
               default=DEFAULT_DELAY_S, show_default=True, metavar="SECONDS",
               help="How long a Lambda create or update stays Pending/InProgress, as on AWS "
               "(0: settled at once).")  # fmt: skip
+@click.option("--record", type=click.Path(path_type=Path), default=None,
+              help="Capture the requests served as JSON lines, for 'rehearse --replay' "
+                   "(default: the state directory's recording.json, if any).")  # fmt: skip
+@click.option("--record-redact", multiple=True, metavar="HEADER",
+              help="Record this header's value as REDACTED (Authorization and Cookie always "
+                   "are). Repeatable.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -59,8 +65,11 @@ def serve(
     host: str,
     seed: int | None,
     lambda_state_delay: float,
+    record: Path | None,
+    record_redact: tuple[str, ...],
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
+    from apicanary.engine.gateway.recording import resolve_settings
     from apicanary.server.app import LocalServer
 
     check_exposure(host)
@@ -73,6 +82,7 @@ def serve(
         control_port=control_port,
         seed=seed,
         lambda_state_delay=lambda_state_delay,
+        recording=resolve_settings(state_dir, record, record_redact),
     )
 
     def ready() -> None:
@@ -89,6 +99,8 @@ def _ready_text(info: dict[str, object]) -> str:
         f"  control plane  {info['controlUrl']}  (boto3/aws --endpoint-url, dashboard at /)",
         f"  state          {info['stateDir']}",
     ]
+    if info.get("recording"):
+        lines.append(f"  recording to   {info['recording']}")
     for route in info.get("routes", []) or []:  # type: ignore[attr-defined]
         lines.append(f"  route          {route}")
     for warning in info.get("warnings", []) or []:  # type: ignore[attr-defined]

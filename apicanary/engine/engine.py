@@ -25,6 +25,7 @@ from apicanary.engine.functions.runtime import Runtime
 from apicanary.engine.functions.service import LambdaService
 from apicanary.engine.gateway.access_log import AccessLog
 from apicanary.engine.gateway.gateway import Gateway
+from apicanary.engine.gateway.recording import Recorder, RecordingSettings
 from apicanary.engine.telemetry import TelemetryLog
 from apicanary.store import Store
 
@@ -103,18 +104,30 @@ class Engine:
             self.lambdas.invoker.add_listener(listener)
         self.access_log = AccessLog(state_dir / "logs" / "access.log")
         self.gateway.add_listener(self.access_log.add)
+        self.recorder: Recorder | None = None
+
+    def record_requests(self, settings: RecordingSettings) -> Recorder:
+        """Capture every request the gateway routes, for ``rehearse --replay``."""
+        self.recorder = Recorder(settings)
+        self.gateway.tap_requests(self.recorder.add)
+        return self.recorder
 
     def housekeeping(self) -> None:
         """Periodic work off the hot path: ingest metrics, evaluate alarms, persist."""
         self.feed.drain()
         self.alarms.evaluate()
-        self.access_log.flush()
+        self._flush_logs()
 
     def persist(self) -> None:
-        """Write buffered metric data to SQLite (a restart keeps history) and the access log."""
+        """Write buffered metric data to SQLite (a restart keeps history) and the logs."""
         self.feed.drain()
         self.metrics.flush()
+        self._flush_logs()
+
+    def _flush_logs(self) -> None:
         self.access_log.flush()
+        if self.recorder is not None:
+            self.recorder.flush()
 
     async def run_background(self, *, housekeeping_s: float = 0.25, persist_s: float = 5.0) -> None:
         """Housekeeping and persistence forever (cancel to stop; persists once more)."""

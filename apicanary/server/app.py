@@ -18,6 +18,7 @@ from typing import Any
 from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
+from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
@@ -44,9 +45,11 @@ class LocalServer:
         control_port: int = 3001,
         seed: int | None = None,
         lambda_state_delay: float = DEFAULT_DELAY_S,
+        recording: RecordingSettings | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.lambda_state_delay = lambda_state_delay
+        self.recording = recording
         self.template = template
         self.host = host
         self.gateway_port = gateway_port
@@ -69,6 +72,8 @@ class LocalServer:
         rng = random.Random(self.seed) if self.seed is not None else random.Random()
         engine = Engine(self.state_dir, rng=rng, lambda_state_delay=self.lambda_state_delay)
         self.engine = engine
+        if self.recording is not None:
+            engine.record_requests(self.recording)
         if self.template is not None:
             project = load_project(self.template)
             self.report = provision(engine, project)
@@ -86,6 +91,7 @@ class LocalServer:
             "gatewayUrl": self.gateway_url,
             "controlUrl": self.control_url,
             "stateDir": str(self.state_dir),
+            "recording": str(self.recording.file) if self.recording else None,
             "routes": routes,
             "provisioned": self.report.to_dict(),
             "warnings": list(self.warnings),

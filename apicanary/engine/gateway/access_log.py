@@ -1,9 +1,12 @@
 """API Gateway-style access log: one JSON line per gateway request, canary flag included.
 
 The fields are API Gateway's ``$context`` variables that an access-log format would use
-(requestId, ip, requestTime, httpMethod, resourcePath, status, responseLatency,
-integrationLatency, stage, deploymentId, apiId, isCanaryRequest), plus the executed Lambda
-version. Lines are buffered on the hot path (a list append) and written by :meth:`flush`,
+(requestId, requestTime, requestTimeEpoch, httpMethod, resourcePath, path — the request path
+with the stage prefix —, status, responseLatency, integrationLatency, stage, deploymentId,
+apiId, isCanaryRequest), plus three local extensions: the raw query string (``queryString``:
+AWS has no context variable for it), the executed Lambda version and the error type. With
+``path`` and ``queryString`` a GET, HEAD or DELETE line is a request ``rehearse --replay``
+can send again. Lines are buffered on the hot path (a list append) and written by :meth:`flush`,
 which the engine calls from its housekeeping; the file is ``<state>/logs/access.log``.
 """
 
@@ -44,6 +47,8 @@ def line(record: RequestRecord) -> dict[str, object]:
         "requestTimeEpoch": int(record.timestamp * 1000),
         "httpMethod": record.method,
         "resourcePath": record.resource_path,
+        "path": record.path,
+        "queryString": record.query_string,
         "status": record.status,
         "responseLatency": round(record.latency_ms, 3),
         "integrationLatency": round(record.integration_latency_ms, 3),

@@ -44,6 +44,7 @@ from apicanary.engine.gateway.messages import (
     GatewayRequest,
     RecordListener,
     RequestRecord,
+    RequestTap,
     ResolvedRoute,
 )
 from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
@@ -73,6 +74,7 @@ class Gateway:
         self._account_id = account_id
         self._view = EMPTY_GATEWAY
         self._listeners: list[RecordListener] = []
+        self._tap: RequestTap | None = None
 
     @property
     def view(self) -> CompiledGateway:
@@ -85,6 +87,10 @@ class Gateway:
     def add_listener(self, listener: RecordListener) -> None:
         self._listeners.append(listener)
 
+    def tap_requests(self, tap: RequestTap | None) -> None:
+        """Show every request routed to an API to ``tap`` (``None``: stop)."""
+        self._tap = tap
+
     async def handle(self, request: GatewayRequest) -> GatewayReply:
         started = time.perf_counter()
         timestamp = self._clock.now()
@@ -93,6 +99,8 @@ class Gateway:
         api, path = self._select_api(view, request)
         if api is None:
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
+        if self._tap is not None:
+            self._tap(timestamp, api.name, path, request)
         stage_name, _, rest = path.lstrip("/").partition("/")
         stage = api.stages.get(stage_name)
         if stage is None:
@@ -111,7 +119,7 @@ class Gateway:
             api.id, api.name, api.binary, stage_name, is_canary, deployment.id, variables, path,
             match,
         )  # fmt: skip
-        record = _RecordDraft(timestamp, request_id, route, request.method)
+        record = _RecordDraft(timestamp, request_id, route, request.method, request.query_string)
         integration = match.integration
         if integration.unsupported is not None or integration.function_ref is None:
             return self._finish(record, responses.INTEGRATION_REJECTED, started, "Unsupported")
@@ -229,6 +237,8 @@ class Gateway:
             integration_latency_ms=draft.integration_ms,
             cold_start=draft.cold_start,
             error_type=error_type,
+            path=route.path,
+            query_string=draft.query_string,
         )
         for listener in self._listeners:
             listener(record)
@@ -239,16 +249,22 @@ class _RecordDraft:
 
     __slots__ = (
         "cold_start", "executed_version", "function_name", "integration_ms", "method",
-        "qualifier", "request_id", "route", "timestamp",
+        "qualifier", "query_string", "request_id", "route", "timestamp",
     )  # fmt: skip
 
     def __init__(
-        self, timestamp: float, request_id: str, route: ResolvedRoute, method: str
+        self,
+        timestamp: float,
+        request_id: str,
+        route: ResolvedRoute,
+        method: str,
+        query_string: str,
     ) -> None:
         self.timestamp = timestamp
         self.request_id = request_id
         self.route = route
         self.method = method
+        self.query_string = query_string
         self.function_name: str | None = None
         self.qualifier: str | None = None
         self.executed_version: str | None = None

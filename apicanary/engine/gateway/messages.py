@@ -80,6 +80,11 @@ class RequestRecord(NamedTuple):
     integration_latency_ms: float
     cold_start: bool
     error_type: str | None  # function error type, "Throttled", "Timeout", "Malformed"...
+    path: str = ""  # the request path with the stage prefix, as $context.path
+    query_string: str = ""  # raw, as received (a local extension: AWS has no such variable)
 
 
 RecordListener = Callable[[RequestRecord], None]
+#: Sees every request routed to an API, before it is handled: ``(time, API name, path with the
+#: stage prefix, request)``. Called on the hot path, so it must only buffer (recording.py).
+RequestTap = Callable[[float, str, str, GatewayRequest], None]
