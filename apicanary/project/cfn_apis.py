@@ -84,6 +84,7 @@ def rest_apis(
                     canary_setting=stage.canary,
                     binary_media_types=tuple(dict.fromkeys([*binary, *media])),
                     routes=tuple(routes),
+                    definition=body if isinstance(body, Mapping) else {},
                 )
             )
     return specs

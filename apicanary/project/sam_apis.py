@@ -12,6 +12,7 @@ binary media types are checked against API Gateway's limits.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from apicanary.arns import function_arn, integration_target, integration_uri
@@ -61,8 +62,9 @@ def api_spec(template: SamTemplate, lid: str, functions: tuple[FunctionSpec, ...
         pattern=STAGE_NAME_PATTERN,
         allowed="1-128 letters, digits, '-' or '_'",
     )
-    routes, binary = _definition(template, lid, props, functions)
-    return _api_spec(template, lid, props, stage, routes, binary, functions, implicit=False)
+    routes, binary, document = _definition(template, lid, props, functions)
+    api = _api_spec(template, lid, props, stage, routes, binary, functions, implicit=False)
+    return replace(api, definition=document)
 
 
 def implicit_api_spec(template: SamTemplate, functions: tuple[FunctionSpec, ...]) -> ApiSpec:
@@ -103,18 +105,19 @@ def _api_spec(
 
 def _definition(
     template: SamTemplate, lid: str, props: Props, functions: tuple[FunctionSpec, ...]
-) -> tuple[list[RouteSpec], list[str]]:
+) -> tuple[list[RouteSpec], list[str], Mapping[str, Any]]:
+    """The routes, binary media types and the OpenAPI document (as written) of an API."""
     by_name = {f.function_name: f.logical_id for f in functions}
     has_body = "DefinitionBody" in props.merged
     if has_body and "DefinitionUri" in props.merged:
         raise fail(props.path("DefinitionUri"), "cannot be combined with DefinitionBody: use one")
     if has_body:
         body_path = props.path("DefinitionBody")
-        return definition_routes(
-            props.merged["DefinitionBody"], body_path, template.resolver, by_name
-        )
+        body = props.merged["DefinitionBody"]
+        routes, binary = definition_routes(body, body_path, template.resolver, by_name)
+        return routes, binary, body
     if "DefinitionUri" not in props.merged:
-        return [], []
+        return [], [], {}
     uri_path = props.path("DefinitionUri")
     uri = props.get("DefinitionUri")
     if not isinstance(uri, str) or uri.startswith("s3://"):
@@ -125,7 +128,9 @@ def _definition(
     except OSError as exc:
         raise fail(uri_path, f"{show(uri)} cannot be read: {exc.strerror} ({file})") from None
     body = load_cfn_yaml(text, str(file.name))
-    return definition_routes(body, f"{uri} ({lid}.DefinitionUri)", template.resolver, by_name)
+    where = f"{uri} ({lid}.DefinitionUri)"
+    routes, binary = definition_routes(body, where, template.resolver, by_name)
+    return routes, binary, body
 
 
 def _with_event_routes(

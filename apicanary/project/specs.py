@@ -142,6 +142,9 @@ class ApiSpec:
     binary_media_types: tuple[str, ...] = ()
     routes: tuple[RouteSpec, ...] = ()
     implicit: bool = False  # True for SAM's generated ServerlessRestApi
+    #: the OpenAPI document the routes were read from, as written (parameters, examples and
+    #: schemas for synthetic traffic); empty when the routes come from events only
+    definition: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def route(self, path: str, method: str) -> RouteSpec | None:
         """The route declared for exactly ``path`` and ``method`` (not a request match)."""
