@@ -10,10 +10,8 @@
 * ``@ROUTE`` limits a fault to one route: ``@GET /orders/{id}`` or ``@/orders/{id}``.
 
 The real handler always runs first; a fault then overlays its result, so a rehearsal also
-exercises the project's own code. Injected latency is not slept (the rehearsal's clock is
-virtual): it is added to the reported duration and kept per request id in
-:attr:`FaultInjectingRuntime.extra_ms`, from which the rehearsal adds it to the latency the
-gateway measured (a timeout adds what the function would have run until it).
+exercises the project's own code. Injected latency is added to the reported duration (the
+rehearsal's clock is virtual), which is what the latency test reads.
 """
 
 from __future__ import annotations
@@ -108,7 +106,6 @@ class FaultInjectingRuntime:
         self.version = version
         self.rng = rng
         self.injected = 0
-        self.extra_ms: dict[str, float] = {}  # request id -> latency the faults added
 
     async def invoke(
         self,
@@ -135,19 +132,12 @@ class FaultInjectingRuntime:
             if fault.kind == "latency":
                 self.injected += 1
                 outcome = replace(outcome, duration_ms=outcome.duration_ms + fault.value)
-                self._add_latency(request_id, fault.value)
                 continue
             if self.rng.random() >= fault.value:
                 continue
             self.injected += 1
-            failed = _failed(outcome, fault.kind, request_id, spec.timeout_s)
-            self._add_latency(request_id, failed.duration_ms - outcome.duration_ms)
-            return failed
+            return _failed(outcome, fault.kind, request_id, spec.timeout_s)
         return outcome
-
-    def _add_latency(self, request_id: str, milliseconds: float) -> None:
-        if milliseconds > 0:
-            self.extra_ms[request_id] = self.extra_ms.get(request_id, 0.0) + milliseconds
 
 
 def _route_of(payload: bytes) -> tuple[str | None, str | None]:

@@ -102,7 +102,7 @@ async def _rehearse(
             rng=Random(f"{request.seed}:faults"),
         )  # fmt: skip
         engine.lambdas.invoker.use_runtime(injector)
-        platform = RehearsalPlatform(engine, asyncio.get_running_loop(), injector.extra_ms)
+        platform = RehearsalPlatform(engine, asyncio.get_running_loop())
         journal = Journal(engine.store)
         controller = Controller(journal, platform, clock)
         document = await asyncio.to_thread(
@@ -111,7 +111,7 @@ async def _rehearse(
              "strategy": _strategy(request.strategy, spec.deployment_preference)},
         )  # fmt: skip
         api_ids = {api.name: api.api_id for api in provisioned.apis}
-        sender = Sender(engine, api_ids, injector.extra_ms)
+        sender = Sender(engine, api_ids)
         started = clock.now()
         observations: list[Observation] = []
         upcoming = next(plan.schedule)

@@ -4,20 +4,26 @@ Requests go through :class:`~apicanary.engine.gateway.gateway.Gateway` exactly a
 would: route matching, the stage's integration, the alias's weighted draw, a real proxy event
 to a real worker process, strict response parsing, API Gateway's error answers. Requests are
 sent one at a time, so the gateway's record of each one (status, executed version, error
-type, latency) is the one its listener saw last.
+type) and the Lambda service's (the function's duration) are the ones their listeners saw
+last.
 
-Latency a fault injects is not slept (the clock is virtual): it is added to what the report
-shows here and, by :class:`RehearsalPlatform`, to what the rollout analysis reads.
+**Latency is the function's reported duration**, not the gateway's wall time, both in the
+report and in what the analysis reads (:class:`RehearsalPlatform`): it is what Lambda reports
+on AWS (and what the AWS backend's alias-mode analysis reads), it carries the latency a fault
+injects (the clock is virtual, so nothing sleeps), and it leaves out the local hop between
+the gateway and a worker process, whose wake-up delay on a busy machine is longer for the
+rarely used canary worker than for the stable one: a bias that would roll back identical code.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from apicanary.engine.engine import Engine
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.messages import GatewayReply, GatewayRequest, RequestRecord
 from apicanary.local.rehearse.traffic import TrafficRequest
 from apicanary.platform.base import TelemetryBatch, TelemetryTarget
@@ -39,11 +45,12 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A reply and the gateway's record of it (``None`` when no route matched)."""
+    """A reply, the gateway's record of it (``None`` when no route matched) and the duration
+    the function reported (``None`` when none ran)."""
 
     reply: GatewayReply
     record: RequestRecord | None
-    injected_ms: float
+    duration_ms: float | None
 
     @property
     def content_type(self) -> str:
@@ -56,29 +63,29 @@ class Answer:
 class Sender:
     """Sends :class:`TrafficRequest` values to ``engine``'s gateway, one at a time."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        api_ids: Mapping[str, str],
-        injected_ms: Mapping[str, float],
-    ) -> None:
+    def __init__(self, engine: Engine, api_ids: Mapping[str, str]) -> None:
         self._gateway = engine.gateway
         self._api_ids = dict(api_ids)
-        self._injected = injected_ms
-        self._last: RequestRecord | None = None
+        self._record: RequestRecord | None = None
+        self._invocation: LambdaInvocation | None = None
         self._lock = asyncio.Lock()
-        engine.gateway.add_listener(self._remember)
+        engine.gateway.add_listener(self._remember_record)
+        engine.lambdas.invoker.add_listener(self._remember_invocation)
 
-    def _remember(self, record: RequestRecord) -> None:
-        self._last = record
+    def _remember_record(self, record: RequestRecord) -> None:
+        self._record = record
+
+    def _remember_invocation(self, invocation: LambdaInvocation) -> None:
+        self._invocation = invocation
 
     async def send(self, request: TrafficRequest) -> Answer:
         async with self._lock:
-            self._last = None
+            self._record = self._invocation = None
             reply = await self._gateway.handle(self._gateway_request(request))
-            record = self._last
-        extra = self._injected.get(record.request_id, 0.0) if record is not None else 0.0
-        return Answer(reply, record, extra)
+            record, invocation = self._record, self._invocation
+        if invocation is None or record is None or invocation.request_id != record.request_id:
+            return Answer(reply, record, None)
+        return Answer(reply, record, invocation.duration_ms)
 
     def _gateway_request(self, request: TrafficRequest) -> GatewayRequest:
         api_id = self._api_ids.get(request.api or "")
@@ -109,31 +116,29 @@ def observe(answer: Answer, at: float, route: str) -> Observation:
         version=record.executed_version,
         status=record.status,
         error_type=record.error_type,
-        latency_ms=record.latency_ms + answer.injected_ms,
+        latency_ms=record.latency_ms if answer.duration_ms is None else answer.duration_ms,
         cold_start=record.cold_start,
     )
 
 
 class RehearsalPlatform(LocalPlatform):
-    """The local platform, with injected latency added to what the analysis reads."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        loop: asyncio.AbstractEventLoop | None,
-        injected_ms: MutableMapping[str, float],
-    ) -> None:
-        super().__init__(engine, loop)
-        self._injected = injected_ms
+    """The local platform, judging latency by the function's reported duration (see above)."""
 
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
+        log = self.engine.telemetry
+        start = log.cursor if cursor is None else int(cursor)
+        durations = {
+            r.request_id: r.duration_ms
+            for r in log.since(start).records
+            if isinstance(r, LambdaInvocation) and not r.throttled
+        }
         batch = super().read_telemetry(target, cursor)
-        if not self._injected or batch.invocations is None:
+        if batch.invocations is None:
             return batch
-        adjusted = [
-            replace(i, duration_ms=i.duration_ms + self._injected.pop(i.request_id, 0.0))
-            if i.request_id is not None and i.request_id in self._injected
+        timed = [
+            replace(i, duration_ms=durations[i.request_id])
+            if i.request_id is not None and i.request_id in durations
             else i
             for i in batch.invocations
         ]
-        return replace(batch, invocations=adjusted)
+        return replace(batch, invocations=timed)

@@ -26,7 +26,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return respond(200, quote(sku, int(query.get("quantity") or 1)))
     if resource == "/catalogue":
         category = query.get("category")
-        items = CATALOGUE.get(category, []) if category else sorted(sum(CATALOGUE.values(), []))
+        everything = sorted(item for items in CATALOGUE.values() for item in items)
+        items = CATALOGUE.get(category, []) if category else everything
         return respond(200, {"category": category, "items": items})
     if resource == "/health":
         return respond(200, {"status": "ok"})
