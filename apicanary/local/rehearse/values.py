@@ -5,8 +5,8 @@
 * ``$ref`` is followed inside the document (``#/components/...``, ``#/definitions/...``);
 * ``enum``: one of its values (nothing else would be valid input);
 * the examples the definition gives (``example``, ``examples``, Swagger's ``x-example``, the
-  schema's ``example``, ``examples`` and ``default``) are drawn half of the time, generated
-  values the other half, so a handler meets both the documented and the unexpected;
+  schema's ``example``, ``examples`` and ``default``) are drawn a quarter of the time,
+  generated values the rest, so a handler meets both the documented and the unexpected;
 * otherwise by ``type`` and ``format``: integers spread over three orders of magnitude (within
   ``minimum``/``maximum``), numbers likewise with decimals, booleans, ``uuid``, ``date``,
   ``date-time`` and ``email`` strings, and short strings of letters, digits and ``-``
@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from random import Random
 from typing import Any
 
+#: How often a documented example is drawn instead of a generated value.
+EXAMPLE_SHARE = 0.25
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 _MAX_DEPTH = 4
 _EPOCH = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
@@ -57,7 +59,7 @@ def parameter_value(parameter: Mapping[str, Any], document: Mapping[str, Any], r
     if isinstance(enum, list) and enum:
         return _text(rng.choice(enum))
     examples = _examples(parameter) + _examples(schema)
-    if examples and rng.random() < 0.5:
+    if examples and rng.random() < EXAMPLE_SHARE:
         return _text(rng.choice(examples))
     if not schema.get("type"):
         return varied(rng)
@@ -80,7 +82,7 @@ def json_value(schema: Any, document: Mapping[str, Any], rng: Random, depth: int
     if isinstance(enum, list) and enum:
         return rng.choice(enum)
     examples = _examples(schema)
-    if examples and rng.random() < 0.5:
+    if examples and rng.random() < EXAMPLE_SHARE:
         return rng.choice(examples)
     for combinator in ("oneOf", "anyOf", "allOf"):
         options = schema.get(combinator)
