@@ -50,7 +50,13 @@ def test_a_capture_line_reads_back_as_it_was_written(tmp_path: Path) -> None:
     recorder = Recorder(RecordingSettings(tmp_path / "c.jsonl"))
     recorder.add(1717000000.25, "shop", "/Prod/orders", request(b"\x00\xffbinary", accept="a"))
     recorder.flush()
-    captured = captured_from(lines(tmp_path / "c.jsonl")[0])
+    recorder.add(2.0, "shop", "/Prod/orders", request("é{}".encode()))
+    recorder.flush()
+    binary, text = lines(tmp_path / "c.jsonl")
+    assert binary["base64"] is True and base64.b64decode(str(binary["body"])) == b"\x00\xffbinary"
+    assert text["base64"] is False and text["body"] == "é{}"  # readable, and cheaper to write
+    assert captured_from(text).body == "é{}".encode()
+    captured = captured_from(binary)
     assert captured.body == b"\x00\xffbinary" and not captured.truncated
     assert captured.at == 1717000000.25 and captured.method == "POST"
     assert captured.headers == (("accept", "a"),)
@@ -62,7 +68,7 @@ def test_bodies_are_cut_at_the_cap_and_say_so(tmp_path: Path) -> None:
     recorder.add(0.0, "shop", "/Prod/orders", request(b"0123456789"))
     recorder.flush()
     (line,) = lines(settings.file)
-    assert base64.b64decode(str(line["body"])) == b"0123"
+    assert line["body"] == "0123" and line["base64"] is False
     assert line["bodyBytes"] == 10 and line["truncated"] is True
 
 
@@ -139,4 +145,4 @@ def test_bad_capture_lines_name_the_field() -> None:
         ("body", "***", "not base64"),
     ]:
         with pytest.raises(ValueError, match=message):
-            captured_from({**good, key: value})
+            captured_from({**good, key: value, "base64": key == "body"})
