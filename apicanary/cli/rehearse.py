@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from apicanary.cli.output import emit, output_option
+from apicanary.cli.output import emit, output_mode, output_option
 from apicanary.cli.rehearse_text import render_text
-from apicanary.errors import BadInputError, RolloutEndedBadly
+from apicanary.errors import BadInputError, RolloutEndedBadly, RolloutError
 from apicanary.local.faults import parse_fault
 from apicanary.local.rehearse import RehearsalRequest
 from apicanary.local.rehearse import rehearse as run_rehearsal
@@ -60,7 +60,8 @@ def rehearse(template: Path, function: str, baseline: str | None, control_url: s
     """Rehearse the release (the working tree) against its baseline under a virtual clock.
 
     The real strategy and analysis decide; a report per route shows where the release
-    differs. Exit 3 when the rollout would have been rolled back, 0 when promoted.
+    differs. Exit 3 when the rollout would have been rolled back, 0 when promoted, 1 when it
+    had not decided within --max-minutes.
     """
     if not template.is_file():
         raise BadInputError(f"--template {template}: no such file")
@@ -90,6 +91,15 @@ def rehearse(template: Path, function: str, baseline: str | None, control_url: s
         error = RolloutEndedBadly(f"the rollout would have been rolled back: {result['reason']}")
         error.reported = True
         raise error
+    if result["verdict"] != "promoted":
+        # neither answer: a CI check must not pass on a rehearsal that never decided
+        undecided = RolloutError(
+            f"the rollout had not decided after {max_minutes:g} virtual minutes "
+            f"(status {result['verdict']})",
+            hint="send more traffic (--rate) or allow more time (--max-minutes)",
+        )
+        undecided.reported = output_mode() == "json"
+        raise undecided
 
 
 def _strategy(reference: str | None) -> Any:

@@ -274,3 +274,12 @@ def test_a_recording_of_other_routes_only_is_refused(project: Path, tmp_path: Pa
     done = rehearse(project, "--requests", str(listing))
     assert done.returncode == 2
     assert "none of its 2 request(s)" in done.stdout + done.stderr
+
+
+def test_a_rehearsal_that_never_decides_fails_rather_than_passes(project: Path) -> None:
+    done = rehearse(project, "--max-minutes", "0.1")  # 6 virtual seconds of a 5-minute bake
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert result_of(done)["verdict"] == "running"
+    text = rehearse(project, "--max-minutes", "0.1", output="text")
+    assert text.returncode == 1
+    assert "had not decided after 0.1 virtual minutes" in text.stderr
