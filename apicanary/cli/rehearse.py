@@ -9,6 +9,7 @@ import click
 
 from apicanary.cli.output import emit, output_mode, output_option
 from apicanary.cli.rehearse_text import render_text
+from apicanary.cli.template_options import resolve_template, template_options
 from apicanary.errors import BadInputError, RolloutEndedBadly, RolloutError
 from apicanary.local.faults import parse_fault
 from apicanary.local.rehearse import RehearsalRequest
@@ -19,8 +20,7 @@ MAX_RATE = 1000.0
 
 
 @click.command()
-@click.option("--template", "-t", type=click.Path(path_type=Path), default=Path("template.yaml"),
-              show_default=True)  # fmt: skip
+@template_options("whose release is rehearsed")
 @click.option("--function", "-f", required=True, help="The function to rehearse a release of.")
 @click.option("--baseline", "-b", metavar="REF|DIR|live", default=None,
               help="What the release replaces: a git revision (HEAD, origin/main, a tag), a "
@@ -53,7 +53,8 @@ MAX_RATE = 1000.0
 @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
               help="Also write a self-contained HTML report to this file.")  # fmt: skip
 @output_option
-def rehearse(template: Path, function: str, baseline: str | None, control_url: str | None,
+def rehearse(template: Path | None, cdk_out: Path | None, stack: str | None, function: str,
+             baseline: str | None, control_url: str | None,
              replay: Path | None, requests_file: Path | None, compare_bodies: bool,
              faults: tuple[str, ...], rate: float | None, strategy: str | None, seed: int,
              max_minutes: float, report_file: Path | None) -> None:  # fmt: skip
@@ -63,14 +64,14 @@ def rehearse(template: Path, function: str, baseline: str | None, control_url: s
     differs. Exit 3 when the rollout would have been rolled back, 0 when promoted, 1 when it
     had not decided within --max-minutes.
     """
-    if not template.is_file():
-        raise BadInputError(f"--template {template}: no such file")
+    resolved = resolve_template(template, cdk_out, stack, required=True)
+    assert resolved is not None  # required=True raises instead
     if rate is not None and not 0 < rate <= MAX_RATE:
         raise BadInputError(f"--rate {rate:g} must be > 0 and at most {MAX_RATE:g}")
     if max_minutes <= 0:
         raise BadInputError(f"--max-minutes {max_minutes:g} must be > 0")
     request = RehearsalRequest(
-        template=template,
+        template=resolved,
         function=function,
         faults=tuple(parse_fault(f) for f in faults),
         strategy=_strategy(strategy),

@@ -138,3 +138,12 @@ def test_not_a_repository_and_not_a_directory(tmp_path: Path) -> None:
     shutil.copytree(PROJECT, plain)
     with pytest.raises(BadInputError, match="not in a git repository"):
         resolve_baseline("main", *loaded(plain), tmp_path / "scratch")
+
+
+def test_a_cdk_cloud_assembly_is_a_project_directory(tmp_path: Path) -> None:
+    assembly = PROJECT.parents[3] / "examples" / "orders-cdk" / "cdk.out"
+    project = load_project(assembly)
+    spec = next(f for f in project.functions if f.auto_publish_alias)
+    baseline = resolve_baseline(str(assembly), project, spec, tmp_path)
+    assert baseline.kind == "directory" and baseline.code_dir == spec.code_dir
+    assert f"{spec.logical_id} as its" in baseline.description

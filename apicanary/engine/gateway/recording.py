@@ -280,6 +280,7 @@ class Recorder:
     written: int = 0
     dropped: int = 0
     _pending: list[tuple[float, str, str, GatewayRequest]] = field(default_factory=list)
+    _size: int | None = None  # bytes in the current file, once looked at
 
     def add(self, at: float, api: str, path: str, request: GatewayRequest) -> None:
         """The gateway's request tap: one append (or one count when the buffer is full)."""
@@ -297,12 +298,15 @@ class Recorder:
         lines = [encode(at, api, path, request, settings) for at, api, path, request in pending]
         data = b"\n".join(lines) + b"\n"
         path = settings.file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        size = path.stat().st_size if path.exists() else 0
-        if size and size + len(data) > settings.max_file_bytes:
+        if self._size is None:  # the first write: the file may exist from an earlier session
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._size = path.stat().st_size if path.exists() else 0
+        if self._size and self._size + len(data) > settings.max_file_bytes:
             rotate(path, settings.keep_files)
+            self._size = 0
         with path.open("ab") as handle:
             handle.write(data)
+        self._size += len(data)
         self.written += len(pending)
         return len(pending)
 

@@ -1,8 +1,9 @@
 """What the release is compared with: ``--baseline REF|DIR|live``, or a default.
 
 * ``live``: the version the alias serves on a running ``apicanary serve`` (:mod:`.live`);
-* an existing directory: a project (a template defining the function: its ``CodeUri`` and
-  configuration are used) or else the function's code itself (with today's configuration);
+* an existing directory: a project (a template, or a CDK ``cdk.out``, defining the function:
+  its code and configuration are used) or else the function's code itself (with the working
+  tree's configuration);
 * anything else is a git revision of the repository holding the project (``HEAD``,
   ``origin/main``, a tag, a sha): the project directory at that commit is read with
   ``git archive`` into a scratch directory (:mod:`.git`), the template there is loaded, and the
@@ -24,11 +25,11 @@ from apicanary.engine.provision import function_config
 from apicanary.errors import BadInputError, TemplateError
 from apicanary.local.rehearse import git
 from apicanary.local.rehearse.live import fetch_live
-from apicanary.project.loader import load_project
+from apicanary.project.cdk import is_cloud_assembly
+from apicanary.project.loader import default_template, load_project, template_file
 from apicanary.project.specs import FunctionSpec, Project
 
 NO_BASELINE = "no baseline: canary = stable + injected faults"
-_TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,9 @@ def _live(spec: FunctionSpec, control_url: str | None) -> Baseline:
 
 
 def _directory(directory: Path, project: Project, spec: FunctionSpec) -> Baseline:
-    template = next((directory / n for n in _TEMPLATE_NAMES if (directory / n).is_file()), None)
+    template = None
+    if is_cloud_assembly(directory) or default_template(directory) is not None:
+        template = template_file(directory)  # a CDK assembly of several stacks says so here
     if template is None:
         return Baseline(
             "directory", str(directory),
