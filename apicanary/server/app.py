@@ -31,6 +31,9 @@ from apicanary.server.control import build_control_app
 from apicanary.server.data import GatewayApp
 from apicanary.server.runner import Listener, serve_all
 
+LIVE_TAIL_LIMIT_ENV = "APICANARY_LIVE_TAIL_LIMIT_S"
+"""Seconds a Live Tail session lasts (default: CloudWatch's 3 hours)."""
+
 
 class LocalServer:
     """The engine plus its gateway and control servers, bound to ``host``."""
@@ -46,8 +49,10 @@ class LocalServer:
         seed: int | None = None,
         lambda_state_delay: float = DEFAULT_DELAY_S,
         recording: RecordingSettings | None = None,
+        logs_delay: float = 0.0,
     ) -> None:
         self.state_dir = state_dir
+        self.logs_delay = logs_delay
         self.lambda_state_delay = lambda_state_delay
         self.recording = recording
         self.template = template
@@ -70,7 +75,15 @@ class LocalServer:
     def open(self) -> Engine:
         """Open the state directory and provision the template (idempotent)."""
         rng = random.Random(self.seed) if self.seed is not None else random.Random()
-        engine = Engine(self.state_dir, rng=rng, lambda_state_delay=self.lambda_state_delay)
+        engine = Engine(
+            self.state_dir,
+            rng=rng,
+            lambda_state_delay=self.lambda_state_delay,
+            logs_delay=self.logs_delay,
+        )
+        limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
+        if limit:  # tests shorten Live Tail sessions to see them time out
+            engine.live_tail_limit_s = float(limit)
         self.engine = engine
         if self.recording is not None:
             engine.record_requests(self.recording)
