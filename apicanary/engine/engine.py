@@ -142,7 +142,9 @@ class Engine:
         except AwsApiError:  # the stage or API is gone: nothing to log to
             return None
         arn, fmt = settings.get("destinationArn"), settings.get("format")
-        return AccessLogSettings(arn, fmt) if arn and fmt else None
+        if not (arn and fmt and ":log-group:" in arn):  # e.g. a Firehose ARN: not emulated
+            return None
+        return AccessLogSettings(arn, fmt)
 
     def record_requests(self, settings: RecordingSettings) -> Recorder:
         """Capture every request the gateway routes, for ``rehearse --replay``."""
