@@ -540,3 +540,42 @@ def test_bad_logs_delay_exits_2() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "the limit is 600 s" in done.stderr
+
+
+def test_the_calls_aws_logs_tail_makes(engine: Engine) -> None:
+    """AWS CLI v2's ``aws logs tail --follow`` (not installed here) pages FilterLogEvents
+    with ``interleaved`` and ``startTime`` = 10 minutes ago, then polls again from the newest
+    timestamp it saw, skipping the event ids it already printed at that timestamp."""
+    params: dict[str, Any] = {
+        "logGroupName": "/aws/lambda/TextFn",
+        "interleaved": True,
+        "startTime": int((time.time() - 600) * 1000),
+    }
+    first_id = engine.http.get("/prod/text").json()["requestId"]
+    _request_events(engine.logs, "/aws/lambda/TextFn", first_id, 4)
+    printed: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def poll() -> None:
+        answer = engine.logs.filter_log_events(**params)
+        while True:
+            for event in answer["events"]:
+                if event["eventId"] not in seen:
+                    seen.add(event["eventId"])
+                    printed.append(event)
+            if "nextToken" not in answer:
+                break
+            answer = engine.logs.filter_log_events(**params, nextToken=answer["nextToken"])
+        if printed:
+            params["startTime"] = max(e["timestamp"] for e in printed)
+
+    poll()
+    assert any(first_id in e["message"] for e in printed)
+    count = len(printed)
+    poll()  # nothing new: the newest timestamp's events come back and are skipped
+    assert len(printed) == count
+    second_id = engine.http.get("/prod/text").json()["requestId"]
+    _wait_for(lambda: poll() or printed, lambda _: any(second_id in e["message"] for e in printed))
+    new = [e["message"] for e in printed[count:]]
+    assert new[0] == f"START RequestId: {second_id} Version: 1\n"
+    assert len(new) == len({e["eventId"] for e in printed[count:]}) == 5  # START … REPORT
