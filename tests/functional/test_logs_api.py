@@ -263,8 +263,20 @@ def test_get_log_events_pages_and_ends_with_the_same_token(engine: Engine) -> No
     assert [e["message"] for e in second["events"]] == ["line 3", "line 4"]
     end = engine.logs.get_log_events(**args, nextToken=second["nextForwardToken"])
     assert end["events"] == [] and end["nextForwardToken"] == second["nextForwardToken"]
-    groups = engine.logs.describe_log_groups(logGroupNamePrefix="app/")["logGroups"]
+    by_prefix = _events_of(engine.logs, "app/manual", logStreamNamePrefix="s")
+    assert [e["message"] for e in by_prefix] == [f"line {i}" for i in range(5)]
+    assert _events_of(engine.logs, "app/manual", logStreamNames=["other"]) == []
+    with pytest.raises(ClientError) as both:
+        engine.logs.filter_log_events(
+            logGroupName="app/manual", logStreamNames=["s1"], logStreamNamePrefix="s"
+        )
+    assert both.value.response["Error"]["Code"] == "InvalidParameterException"
+    engine.logs.put_retention_policy(logGroupName="app/manual", retentionInDays=7)
+    with pytest.raises(ClientError, match="retentionInDays 2 is not one of"):
+        engine.logs.put_retention_policy(logGroupName="app/manual", retentionInDays=2)
+    groups = engine.logs.describe_log_groups(logGroupNamePrefix="app/m")["logGroups"]
     assert [g["logGroupName"] for g in groups] == ["app/manual"]
+    assert groups[0]["retentionInDays"] == 7
     assert groups[0]["arn"].endswith("log-group:app/manual:*")
     assert groups[0]["logGroupArn"].endswith("log-group:app/manual")
 
