@@ -144,7 +144,7 @@ class LocalServer:
             asyncio.create_task(scheduler.run()),
         ]
         try:
-            await serve_all(listeners, on_ready=on_ready, stop=stop)
+            await serve_all(listeners, on_ready=on_ready, stop=stop, on_stopping=engine.logs.close)
         finally:
             for task in background:
                 task.cancel()

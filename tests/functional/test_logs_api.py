@@ -591,3 +591,16 @@ def test_the_calls_aws_logs_tail_makes(engine: Engine) -> None:
     new = [e["message"] for e in printed[count:]]
     assert new[0] == f"START RequestId: {second_id} Version: 1\n"
     assert len(new) == len({e["eventId"] for e in printed[count:]}) == 5  # START … REPORT
+
+
+def test_an_open_live_tail_ends_when_the_server_stops(tmp_path: Path) -> None:
+    with running_server(tmp_path / "state") as server:
+        logs = _logs_client(server)
+        logs.create_log_group(logGroupName="g")
+        stream = logs.start_live_tail(logGroupIdentifiers=["g"])["responseStream"]
+        events = iter(stream)
+        assert "sessionStart" in next(events)
+        server.process.terminate()
+        rest = list(events)  # ends normally (no ProtocolError from a connection cut)
+        assert all("sessionUpdate" in event for event in rest)
+        assert server.process.wait(timeout=30) == 0

@@ -60,6 +60,11 @@ class LogStore:
         self._groups: dict[str, Group] = {}
         self._seq = 0
         self.lock = threading.RLock()
+        #: set when the engine stops: Live Tail sessions end instead of holding the shutdown
+        self.closing = False
+
+    def close(self) -> None:
+        self.closing = True
 
     def now_ms(self) -> int:
         return int(self.clock.now() * 1000)
