@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from apicanary.clock import Clock
@@ -208,11 +208,6 @@ class LogStore:
         return evicted
 
     # --- reading ---------------------------------------------------------------------------
-
-    def visible(self, events: Iterable[LogEvent]) -> Iterator[LogEvent]:
-        """The events already ingested (``ingestionTime`` reached)."""
-        now = self.now_ms()
-        return (event for event in events if event.ingestion_time <= now)
 
     def snapshot(
         self, group_name: str, stream_names: Sequence[str] | None = None
