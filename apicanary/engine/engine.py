@@ -3,7 +3,9 @@
 ``Engine`` is the composition root of the local AWS: the SQLite store, the code store, the
 worker runtime, the Lambda and API Gateway services, the gateway's request path (which
 follows every committed API Gateway change by swapping its compiled view), the CloudWatch
-metric store and alarm engine, and the telemetry log the rollout controller reads. Servers and the
+metric store and alarm engine, the CloudWatch Logs store with its feeds (worker output and
+stage access logs, drained in the housekeeping), and the telemetry log the rollout
+controller reads. Servers and the
 local platform receive an ``Engine``; nothing else constructs services.
 """
 
