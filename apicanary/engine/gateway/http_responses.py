@@ -1,0 +1,44 @@
+"""The fixed answers an HTTP API (API Gateway v2) sends when it cannot relay the function's.
+
+They differ from REST's (:mod:`.responses`): no route is 404 ``Not Found`` (REST: 403
+``Missing Authentication Token``), a failed or malformed Lambda answer is 500 ``Internal
+Server Error`` (REST: 502), an integration timeout is 503 ``Service Unavailable`` (REST: 504),
+a body over 10 MB is 413. Sources per answer are in ``docs/aws-semantics.md`` ("HTTP APIs").
+HTTP APIs send no ``x-amzn-ErrorType``; every answer carries ``apigw-requestid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "INTEGRATION_FAILED",
+    "INTEGRATION_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "NOT_FOUND",
+    "TOO_LARGE",
+    "HttpApiResponse",
+]
+
+#: The largest request body an HTTP API accepts (10 MB, its payload quota).
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class HttpApiResponse:
+    """A fixed answer: status and JSON body."""
+
+    status: int
+    body: bytes
+
+    def headers_for(self, request_id: str) -> tuple[tuple[bytes, bytes], ...]:
+        return (
+            (b"Content-Type", b"application/json"),
+            (b"apigw-requestid", request_id.encode("ascii", "replace")),
+        )
+
+
+NOT_FOUND = HttpApiResponse(404, b'{"message":"Not Found"}')
+INTEGRATION_FAILED = HttpApiResponse(500, b'{"message":"Internal Server Error"}')
+INTEGRATION_TIMEOUT = HttpApiResponse(503, b'{"message":"Service Unavailable"}')
+TOO_LARGE = HttpApiResponse(413, b'{"message":"Request Entity Too Large"}')
