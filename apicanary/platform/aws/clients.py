@@ -30,6 +30,7 @@ class AwsClients:
     apigateway: Any
     cloudwatch: Any
     hook_client: Callable[[float], Any] | None = None
+    apigatewayv2: Any = None  # HTTP APIs: to tell them apart (stage mode) and for doctor
 
 
 def make_session(*, region: str | None = None, profile: str | None = None) -> Any:
@@ -76,4 +77,5 @@ def make_clients(
         apigateway=client("apigateway"),
         cloudwatch=client("cloudwatch"),
         hook_client=hook_client,
+        apigatewayv2=client("apigatewayv2"),
     )
