@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from apicanary.arns import function_arn, integration_uri
 from apicanary.project.fields import as_int, as_mapping, as_str, child, fail, show
+from apicanary.project.intrinsics import Resolver
 from apicanary.project.openapi import INTEGRATION_KEY, read_definition
 from apicanary.project.props import Props
 from apicanary.project.sam_apis import lambda_target, stage_variables
@@ -84,7 +85,9 @@ def _api(
     routes: dict[str, HttpRouteSpec] = {}
     if "DefinitionBody" in props.merged:
         by_name = {f.function_name: f.logical_id for f in functions}
-        for route in _definition_routes(template, props, by_name):
+        body_path = props.path("DefinitionBody")
+        body = props.merged["DefinitionBody"]
+        for route in definition_http_routes(template.resolver, body, body_path, by_name):
             routes[route.route_key] = route
     if "DefinitionUri" in props.merged:
         raise fail(props.path("DefinitionUri"), "is not read locally: inline it as DefinitionBody")
@@ -197,11 +200,11 @@ def _payload_version(value: Any, path: str) -> str:
     return text
 
 
-def _definition_routes(
-    template: SamTemplate, props: Props, functions_by_name: Mapping[str, str]
+def definition_http_routes(
+    resolver: Resolver, body: Any, body_path: str, functions_by_name: Mapping[str, str]
 ) -> list[HttpRouteSpec]:
-    body_path = props.path("DefinitionBody")
-    document = dict(as_mapping(props.merged["DefinitionBody"], body_path))
+    """The routes of an HTTP API's OpenAPI definition ``body`` (found at ``body_path``)."""
+    document = dict(as_mapping(body, body_path))
     paths = dict(as_mapping(document.get("paths") or {}, child(body_path, "paths")))
     default_item = paths.pop(DEFAULT_ROUTE, None)
     document["paths"] = paths
@@ -211,7 +214,7 @@ def _definition_routes(
             raise fail(op.location, f"has no {INTEGRATION_KEY}: every route needs an integration")
         where = child(op.location, INTEGRATION_KEY)
         key = f"{op.method} {op.path}"
-        routes.append(_definition_route(template, key, op.integration, where, functions_by_name))
+        routes.append(_definition_route(resolver, key, op.integration, where, functions_by_name))
     if default_item is not None:
         item_path = child(child(body_path, "paths"), DEFAULT_ROUTE)
         for key, operation in as_mapping(default_item, item_path).items():
@@ -219,7 +222,7 @@ def _definition_routes(
             if integration is not None:
                 where = child(child(item_path, key), INTEGRATION_KEY)
                 route = _definition_route(
-                    template, DEFAULT_ROUTE, as_mapping(integration, where), where,
+                    resolver, DEFAULT_ROUTE, as_mapping(integration, where), where,
                     functions_by_name,
                 )  # fmt: skip
                 routes.append(route)
@@ -228,13 +231,13 @@ def _definition_routes(
 
 
 def _definition_route(
-    template: SamTemplate,
+    resolver: Resolver,
     route_key: str,
     integration: Mapping[str, Any],
     path: str,
     functions_by_name: Mapping[str, str],
 ) -> HttpRouteSpec:
-    resolved = as_mapping(template.resolver.resolve(dict(integration), path), path)
+    resolved = as_mapping(resolver.resolve(dict(integration), path), path)
     kind = as_str(resolved.get("type", ""), child(path, "type")).upper()
     if kind != "AWS_PROXY":
         raise fail(
@@ -242,11 +245,7 @@ def _definition_route(
             f"{show(kind.lower())} is not served locally: HTTP API routes must be aws_proxy",
         )
     uri = as_str(resolved.get("uri"), child(path, "uri"))
-    function, qualifier = lambda_target(uri, functions_by_name)
-    if function is None and uri.startswith("arn:") and ":function:" in uri:
-        name_and_qualifier = uri.split(":function:", 1)[1].split(":")
-        function = functions_by_name.get(name_and_qualifier[0])
-        qualifier = name_and_qualifier[1] if len(name_and_qualifier) > 1 else None
+    function, qualifier = lambda_function(uri, functions_by_name)
     timeout = None
     if resolved.get("timeoutInMillis") is not None:
         timeout = as_int(
@@ -259,3 +258,16 @@ def _definition_route(
     return HttpRouteSpec(
         route_key, IntegrationSpec("AWS_PROXY", uri, function, qualifier, timeout), version
     )
+
+
+def lambda_function(
+    uri: str, functions_by_name: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """``(function logical id, qualifier)`` an HTTP API integration URI invokes: an invocation
+    URI, or (HTTP APIs accept it too) the function or alias ARN itself."""
+    function, qualifier = lambda_target(uri, functions_by_name)
+    if function is None and uri.startswith("arn:") and ":function:" in uri:
+        name_and_qualifier = uri.split(":function:", 1)[1].split(":")
+        function = functions_by_name.get(name_and_qualifier[0])
+        qualifier = name_and_qualifier[1] if len(name_and_qualifier) > 1 else None
+    return function, qualifier
