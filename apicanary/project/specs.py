@@ -94,6 +94,9 @@ class FunctionSpec:
     deployment_preference: DeploymentPreferenceSpec | None = None
     api_events: tuple[ApiEventSpec, ...] = ()
     alias_weights: Mapping[str, float] = field(default_factory=dict, hash=False)
+    #: SAM ``ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions`` (on the alias);
+    #: read for ``doctor`` only: the engine does not emulate provisioned concurrency
+    provisioned_concurrency: int | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from apicanary.platform.aws.doctor import DoctorTarget, check_http_api
 from tests.support.lambda_zips import handler_zip
 from tests.support.local import ServerProcess, aws_client, running_server
 
@@ -292,3 +293,26 @@ def test_aws_cli_creates_an_api_that_serves(server: ServerProcess, tmp_path: Pat
     listed = cli("get-apis")
     assert created["ApiId"] in {a["ApiId"] for a in listed["Items"]}
     assert _get(server, created["ApiId"], "/from/cli").status_code == 201
+
+
+def test_doctor_flags_an_http_api_on_the_unqualified_function(
+    server: ServerProcess, v2: Any
+) -> None:
+    target = DoctorTarget("items", "live")
+    factory = lambda service: aws_client(server, service)  # noqa: E731
+    before = {f.check for f in check_http_api(factory, target) if f.level == "error"}
+    unqualified = "arn:aws:lambda:us-east-1:000000000000:function:items"
+    api = v2.create_api(Name="pitfall", ProtocolType="HTTP", Target=unqualified)
+    findings = check_http_api(factory, target)
+    (http,) = [f for f in findings if f.check == "http-integration"]
+    assert (
+        http.level == "error" and f"pitfall ({_integration_id(v2, api['ApiId'])})" in http.message
+    )
+    assert "http-integration" not in before
+    # the engine emulates no provisioned concurrency: nothing to flag, and no failed call
+    assert not [f for f in findings if f.check == "provisioned-concurrency"]
+    v2.delete_api(ApiId=api["ApiId"])
+
+
+def _integration_id(v2: Any, api_id: str) -> str:
+    return str(v2.get_integrations(ApiId=api_id)["Items"][0]["IntegrationId"])

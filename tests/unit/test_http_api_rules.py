@@ -204,3 +204,54 @@ def test_cloudformation_http_api(tmp_path: Path) -> None:
     assert route.integration.uri == "arn:aws:lambda:us-east-1:123456789012:function:fn:live"
     assert (route.integration.function, route.integration.qualifier) == ("Fn", "live")
     assert not any("ApiGatewayV2" in w for w in project.warnings)
+
+
+PITFALLS = """\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      AutoPublishAlias: live
+      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 2}
+      DeploymentPreference: {Type: Canary10Percent5Minutes}
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: pitfalls, version: "1"}
+        paths:
+          /bare:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                uri: !GetAtt Fn.Arn
+                payloadFormatVersion: "2.0"
+          /latest:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                uri: !Sub "${Fn.Arn}:$LATEST"
+                payloadFormatVersion: "2.0"
+          /alias:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                uri: !Sub "${Fn.Arn}:live"
+                payloadFormatVersion: "2.0"
+"""
+
+
+def test_doctor_flags_http_api_pitfalls(tmp_path: Path) -> None:
+    from apicanary.project.doctor import check_project
+
+    findings = check_project(load(tmp_path, PITFALLS))
+    http = [f for f in findings if f.check == "http-integration"]
+    assert [f.level for f in http] == ["error", "error"]
+    assert "GET /bare" in http[0].message and "unqualified" in http[0].message
+    assert "GET /latest" in http[1].message and "$LATEST" in http[1].message
+    (pc,) = [f for f in findings if f.check == "provisioned-concurrency"]
+    assert pc.level == "warning" and "Alias with weights" in pc.message

@@ -13,6 +13,10 @@ Checks, in order:
 ``alarms``            every named alarm exists and none is in ``ALARM`` (:mod:`.state`).
 ``integration``       every Lambda integration calling the function names an alias (:mod:`.api`).
 ``invoke-permission`` API Gateway may invoke every alias the stage can select (:mod:`.api`).
+``http-integration``  every HTTP API integration calling the function names an alias
+                      (:mod:`.http_api`).
+``provisioned-concurrency`` the alias a rollout weights has no provisioned concurrency
+                      (:mod:`.http_api`).
 """
 
 import time
@@ -26,6 +30,11 @@ from apicanary.platform.aws.doctor.api import (
     check_invoke_permissions,
     function_integrations,
     selectable_aliases,
+)
+from apicanary.platform.aws.doctor.http_api import (
+    check_http_api,
+    check_http_integrations,
+    check_provisioned_concurrency,
 )
 from apicanary.platform.aws.doctor.permissions import (
     REQUIRED_ACTIONS,
@@ -53,6 +62,7 @@ def run_checks(
     findings += check_stage_canary(client("apigateway"), target)
     findings += check_alarms(client("cloudwatch"), target.alarms)
     findings += check_api(client, target)
+    findings += check_http_api(client, target)
     return findings
 
 
@@ -64,9 +74,12 @@ __all__ = [
     "check_alarms",
     "check_alias",
     "check_api",
+    "check_http_api",
+    "check_http_integrations",
     "check_integrations",
     "check_invoke_permissions",
     "check_permissions",
+    "check_provisioned_concurrency",
     "check_stage_canary",
     "function_integrations",
     "principal_arn",
