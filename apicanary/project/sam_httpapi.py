@@ -4,7 +4,7 @@ and SAM's implicit ``ServerlessHttpApi``.
 Routes come from the API's ``DefinitionBody`` (OpenAPI, read by
 :mod:`apicanary.project.openapi`; a ``$default`` path item is the ``$default`` route; each
 operation's ``x-amazon-apigateway-integration`` gives ``uri``, ``payloadFormatVersion``
-(default ``2.0`` here, as SAM writes it) and ``timeoutInMillis``) and from the functions'
+(required, as API Gateway requires it) and ``timeoutInMillis``) and from the functions'
 ``HttpApi`` events: ``Path`` + ``Method`` (``ANY`` when only ``Path``; no ``Path`` and no
 ``Method`` is the ``$default`` route, as SAM documents), ``ApiId`` (a ``Ref`` to an
 ``AWS::Serverless::HttpApi``; absent: the implicit API), ``PayloadFormatVersion`` (default
@@ -252,6 +252,11 @@ def _definition_route(
             resolved["timeoutInMillis"], child(path, "timeoutInMillis"), low=50, high=30_000,
             unit="milliseconds",
         )  # fmt: skip
+    if resolved.get("payloadFormatVersion") is None:
+        raise fail(
+            child(path, "payloadFormatVersion"),
+            "is required for an HTTP API Lambda integration: '1.0' or '2.0'",
+        )
     version = _payload_version(
         resolved.get("payloadFormatVersion"), child(path, "payloadFormatVersion")
     )

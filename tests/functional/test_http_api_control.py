@@ -266,6 +266,9 @@ def test_import_and_reimport_from_openapi(server: ServerProcess, v2: Any) -> Non
     assert _get(server, api["ApiId"], "/bye").status_code == 201
     assert _get(server, api["ApiId"], "/hello").status_code == 404
     assert _error(v2.import_api, Body="{}") == ("BadRequestException", 400)
+    del document["paths"]["/bye"]["get"]["x-amazon-apigateway-integration"]["payloadFormatVersion"]
+    # required for a Lambda integration of an HTTP API
+    assert _error(v2.import_api, Body=json.dumps(document)) == ("BadRequestException", 400)
 
 
 def test_aws_cli_creates_an_api_that_serves(server: ServerProcess, tmp_path: Path) -> None:

@@ -4,10 +4,11 @@ Read by the project's one OpenAPI reader (:mod:`apicanary.project.openapi`). Eac
 is a route ``METHOD /path`` (``x-amazon-apigateway-any-method`` is ``ANY``); the path item
 ``$default`` (AWS's export writes the ``$default`` route so) is the ``$default`` route. Each
 operation's ``x-amazon-apigateway-integration`` gives the integration: ``type``, ``uri``,
-``payloadFormatVersion`` (default ``1.0`` for an imported AWS_PROXY integration, as AWS's
-import documentation says) and ``timeoutInMillis``. Operations without an integration become
-routes without a target. ``info.title`` names the API. ReimportApi replaces every route and
-integration (the API's stages are kept; auto-deploy stages pick up the new routes).
+``payloadFormatVersion`` (required for an AWS_PROXY integration, as the extension's
+documentation says; a missing one is ``BadRequestException``) and ``timeoutInMillis``.
+Operations without an integration become routes without a target. ``info.title`` names the
+API. ReimportApi replaces every route and integration (the API's stages are kept; auto-deploy
+stages pick up the new routes).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from apicanary.engine.apigatewayv2 import rules
 from apicanary.engine.apigatewayv2.rules import DEFAULT_ROUTE
 from apicanary.errors import TemplateError
 from apicanary.project.openapi import INTEGRATION_KEY, METHODS, load_document, read_definition
-
-IMPORT_PAYLOAD_DEFAULT = "1.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +76,8 @@ def _integration(raw: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     fields: dict[str, Any] = {"integrationType": str(raw.get("type", "")).upper()}
     if "uri" in raw:
         fields["integrationUri"] = raw["uri"]
-    if fields["integrationType"] == "AWS_PROXY":
-        fields["payloadFormatVersion"] = str(
-            raw.get("payloadFormatVersion", IMPORT_PAYLOAD_DEFAULT)
-        )
+    if "payloadFormatVersion" in raw:
+        fields["payloadFormatVersion"] = str(raw["payloadFormatVersion"])
     if "timeoutInMillis" in raw:
         fields["timeoutInMillis"] = raw["timeoutInMillis"]
     if "httpMethod" in raw:
