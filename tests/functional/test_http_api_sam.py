@@ -110,10 +110,33 @@ def test_http_api_project_serves_and_releases_by_alias(tmp_path: Path) -> None:
         (rollout,) = json.loads(bad.stdout)["rollouts"]
         assert rollout["status"] == "rolled_back"
         assert rollout["target"]["toVersion"] == "3"
+        assert "canary error rate" in rollout["reason"]  # judged on the HTTP API's traffic
         alias = lam.get_alias(FunctionName="NotesFunction", Name="live")
         assert alias["FunctionVersion"] == "2" and "RoutingConfig" not in alias
         after = httpx.get(f"{server.gateway_url}/notes/n1")
         assert after.status_code == 200 and after.headers["x-app-version"] == "2"
+        # alias mode with --backend aws against the engine's AWS-compatible control port, with
+        # the traffic coming through the HTTP API
+        release(project, "    raise RuntimeError('bad')\n", "    note = NOTES.get(note_id)\n")
+        assert lam.publish_version(FunctionName="NotesFunction")["Version"] == "4"
+        stop = threading.Event()
+        load = threading.Thread(target=traffic, args=(server, stop), daemon=True)
+        load.start()
+        try:
+            on_aws = run(
+                "rollout", "start", "--backend", "aws", "--endpoint-url", server.control_url,
+                "--state-dir", str(tmp_path / "aws-journal"), "-f", "NotesFunction", "-a", "live",
+                "--to-version", "4", "--strategy", "Canary10Percent5Minutes", "--time-scale",
+                "300", "--output", "json",
+            )  # fmt: skip
+        finally:
+            stop.set()
+            load.join(10)
+        assert on_aws.returncode == 0, on_aws.stdout + on_aws.stderr
+        assert json.loads(on_aws.stdout)["status"] == "promoted"
+        assert lam.get_alias(FunctionName="NotesFunction", Name="live")["FunctionVersion"] == "4"
+        assert httpx.get(f"{server.gateway_url}/notes/n1").headers["x-app-version"] == "4"
+
         # the canary's failures were HTTP API 500s, counted under 5xx by ApiId
         cloudwatch = aws_client(server, "cloudwatch")
         listed = cloudwatch.list_metrics(
