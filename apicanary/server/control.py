@@ -35,6 +35,7 @@ def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) ->
                 "stateDir": str(engine.state_dir),
                 "functions": len(engine.lambdas.view.functions),
                 "restApis": len(engine.gateway.view.apis),
+                "httpApis": len(engine.http_gateway.view.apis),
             }
         )
 
