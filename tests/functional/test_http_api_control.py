@@ -208,6 +208,9 @@ def test_quick_create_payload_1_and_named_stage(server: ServerProcess, v2: Any) 
     assert event["version"] == "1.0" and event["httpMethod"] == "GET"
     assert event["stageVariables"] == {"color": "blue"}
     assert _get(server, api_id, "/x").status_code == 404  # no $default stage
+    # several HTTP APIs and no REST API: without a Host header, none is chosen
+    unselected = httpx.get(server.gateway_url + "/items/1", timeout=30)
+    assert unselected.status_code == 404 and api_id in unselected.headers["x-apicanary-hint"]
     assert v2.update_stage(ApiId=api_id, StageName="beta", StageVariables={"color": "red"})[
         "StageVariables"
     ] == {"color": "red"}

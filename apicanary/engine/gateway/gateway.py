@@ -107,6 +107,8 @@ class Gateway:
             http_api = http.select(request, len(view.apis))
             if http_api is not None:
                 return await http.handle(http_api, request, self._listeners, self._tap)
+            if not view.apis:
+                return http.unselected()
         api, path = self._select_api(view, request)
         if api is None:
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))

@@ -85,6 +85,17 @@ class HttpApiGateway:
             return next(iter(apis.values()))
         return None
 
+    def unselected(self) -> GatewayReply:
+        """The answer when only HTTP APIs are served and none was selected: 404 ``Not Found``
+        with an ``x-apicanary-hint`` naming them (a local extension, like the REST one)."""
+        ids = ", ".join(sorted(self.view.apis))
+        hint = (
+            f"several HTTP APIs are served ({ids}); "
+            "select one with Host: <apiId>.execute-api.localhost"
+        )
+        reply = _fixed(answers.NOT_FOUND, str(uuid.uuid4()))
+        return reply._replace(headers=(*reply.headers, (b"x-apicanary-hint", hint.encode())))
+
     async def handle(
         self,
         api: CompiledHttpApi,
