@@ -116,8 +116,6 @@ class HttpApiGateway:
             draft = _Draft(timestamp, request_id, api, stage, request, "$none")
             return self._finish(draft, answers.NOT_FOUND, started, None, listeners)
         draft = _Draft(timestamp, request_id, api, stage, request, _route_key(match))
-        if len(request.body) > answers.MAX_BODY_BYTES:
-            return self._finish(draft, answers.TOO_LARGE, started, "TooLarge", listeners)
         integration = match.integration
         ref = integration.function_ref
         if integration.unsupported is not None or ref is None:

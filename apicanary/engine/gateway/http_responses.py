@@ -2,8 +2,9 @@
 
 They differ from REST's (:mod:`.responses`): no route is 404 ``Not Found`` (REST: 403
 ``Missing Authentication Token``), a failed or malformed Lambda answer is 500 ``Internal
-Server Error`` (REST: 502), an integration timeout is 503 ``Service Unavailable`` (REST: 504),
-a body over 10 MB is 413. Sources per answer are in ``docs/aws-semantics.md`` ("HTTP APIs").
+Server Error`` (REST: 502), an integration timeout is 503 ``Service Unavailable`` (REST: 504).
+A body over 10 MB never gets here: the HTTP server answers 413 first, for both kinds of API.
+Sources per answer are in ``docs/aws-semantics.md`` ("HTTP APIs").
 HTTP APIs send no ``x-amzn-ErrorType``; every answer carries ``apigw-requestid``.
 """
 
@@ -14,14 +15,9 @@ from dataclasses import dataclass
 __all__ = [
     "INTEGRATION_FAILED",
     "INTEGRATION_TIMEOUT",
-    "MAX_BODY_BYTES",
     "NOT_FOUND",
-    "TOO_LARGE",
     "HttpApiResponse",
 ]
-
-#: The largest request body an HTTP API accepts (10 MB, its payload quota).
-MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,4 +37,3 @@ class HttpApiResponse:
 NOT_FOUND = HttpApiResponse(404, b'{"message":"Not Found"}')
 INTEGRATION_FAILED = HttpApiResponse(500, b'{"message":"Internal Server Error"}')
 INTEGRATION_TIMEOUT = HttpApiResponse(503, b'{"message":"Service Unavailable"}')
-TOO_LARGE = HttpApiResponse(413, b'{"message":"Request Entity Too Large"}')
