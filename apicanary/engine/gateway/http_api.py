@@ -277,6 +277,7 @@ def _record(
         error_type=error_type,
         path=draft.request.path,
         query_string=draft.request.query_string,
+        source_ip=draft.request.source_ip,
         api_kind=HTTP_KIND,
     )
     for listener in listeners:
