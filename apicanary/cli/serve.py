@@ -13,6 +13,10 @@ import click
 from apicanary.cli.loop import run_event_loop
 from apicanary.cli.output import emit, output_option
 from apicanary.cli.template_options import resolve_template, template_options
+from apicanary.engine.functions.runtime.policy import (
+    AWS_ACCOUNT_CONCURRENCY,
+    DEFAULT_IDLE_TIMEOUT_S,
+)
 from apicanary.engine.functions.states import DEFAULT_DELAY_S, MAX_DELAY_S
 from apicanary.errors import BadInputError
 
@@ -80,6 +84,14 @@ def parse_logs_delay(text: str) -> float:
               help="CloudWatch Logs ingestion delay: log events become visible to "
               "FilterLogEvents, GetLogEvents and Live Tail this long after they are written "
               "(e.g. 5s, 500ms; AWS's is reported at a few seconds to ~20 s).")  # fmt: skip
+@click.option("--max-environments", type=click.IntRange(1, AWS_ACCOUNT_CONCURRENCY),
+              default=None, metavar="N",
+              help="At most N execution environments (worker processes) and N concurrent "
+                   "invocations; beyond, invocations are throttled (429). Default: up to "
+                   "1,000 within a MemorySize budget of half the machine's RAM.")  # fmt: skip
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_IDLE_TIMEOUT_S, show_default=True, metavar="SECONDS",
+              help="Stop an execution environment idle for this long.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -94,6 +106,8 @@ def serve(
     record: Path | None,
     record_redact: tuple[str, ...],
     logs_delay: float,
+    max_environments: int | None,
+    idle_timeout: float,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.engine.gateway.recording import resolve_settings
@@ -111,6 +125,8 @@ def serve(
         lambda_state_delay=lambda_state_delay,
         logs_delay=logs_delay,
         recording=resolve_settings(state_dir, record, record_redact),
+        max_environments=max_environments,
+        idle_timeout_s=idle_timeout,
     )
 
     def ready() -> None:

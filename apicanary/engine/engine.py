@@ -25,6 +25,14 @@ from apicanary.engine.cloudwatch.feed import MetricFeed
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.functions.codestore import CodeStore
 from apicanary.engine.functions.runtime import Runtime
+from apicanary.engine.functions.runtime.host import physical_memory_mb
+from apicanary.engine.functions.runtime.policy import (
+    AWS_ACCOUNT_CONCURRENCY,
+    DEFAULT_IDLE_TIMEOUT_S,
+    Capacity,
+    default_limit,
+    explicit_limit,
+)
 from apicanary.engine.functions.service import LambdaService
 from apicanary.engine.gateway.access_log import AccessLog
 from apicanary.engine.gateway.gateway import Gateway
@@ -45,13 +53,23 @@ from apicanary.store import Store
 DEFAULT_STATE_DIR = Path(".apicanary")
 
 
-def default_workers_per_version() -> int:
-    """Worker processes per version: ``APICANARY_WORKERS_PER_VERSION``, else the core count
-    (at least 2). Beyond it, invocations of one version queue for a free worker."""
+def default_workers_per_version() -> int | None:
+    """``APICANARY_WORKERS_PER_VERSION`` if set: the previous fixed policy (at most that many
+    worker processes per version, further invocations queue). ``None`` by default: versions
+    scale out as on Lambda (see :mod:`apicanary.engine.functions.runtime.runtime`)."""
     configured = os.environ.get("APICANARY_WORKERS_PER_VERSION")
     if configured and configured.isdigit() and int(configured) > 0:
         return int(configured)
-    return max(2, os.cpu_count() or 2)
+    return None
+
+
+def environment_limits(max_environments: int | None) -> tuple[Capacity, int]:
+    """The environment limit and the account's concurrency for ``serve --max-environments``:
+    N environments and N concurrent invocations; by default AWS's 1,000 within a MemorySize
+    budget of half the machine's RAM."""
+    if max_environments is None:
+        return default_limit(physical_memory_mb()), AWS_ACCOUNT_CONCURRENCY
+    return explicit_limit(max_environments), max_environments
 
 
 class Engine:
@@ -63,6 +81,8 @@ class Engine:
     uses a short non-zero delay, see :mod:`apicanary.engine.functions.states`).
     ``logs_delay``: seconds between a log event's capture and its ``ingestionTime``, before
     which CloudWatch Logs readers do not see it (``serve --logs-delay``).
+    ``max_environments`` / ``idle_timeout_s``: ``serve --max-environments`` / ``--idle-timeout``
+    (see :func:`environment_limits`).
     """
 
     def __init__(
@@ -76,6 +96,8 @@ class Engine:
         max_workers_per_version: int | None = None,
         lambda_state_delay: float = 0.0,
         logs_delay: float = 0.0,
+        max_environments: int | None = None,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -87,9 +109,13 @@ class Engine:
         self.account_id = account_id
         self.store = Store(state_dir)
         self.codes = CodeStore(state_dir / "code")
+        limit, account_concurrency = environment_limits(max_environments)
         self.runtime = Runtime(
             state_dir / "logs",
             max_workers_per_pool=max_workers_per_version or default_workers_per_version(),
+            limit=limit,
+            account_concurrency=account_concurrency,
+            idle_ttl_s=idle_timeout_s,
         )
         self.lambdas = LambdaService(
             self.store,

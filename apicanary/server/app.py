@@ -17,6 +17,7 @@ from typing import Any
 
 from apicanary import __version__
 from apicanary.engine.engine import Engine
+from apicanary.engine.functions.runtime.policy import DEFAULT_IDLE_TIMEOUT_S
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
 from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
@@ -50,7 +51,11 @@ class LocalServer:
         lambda_state_delay: float = DEFAULT_DELAY_S,
         recording: RecordingSettings | None = None,
         logs_delay: float = 0.0,
+        max_environments: int | None = None,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
+        self.max_environments = max_environments
+        self.idle_timeout_s = idle_timeout_s
         self.state_dir = state_dir
         self.logs_delay = logs_delay
         self.lambda_state_delay = lambda_state_delay
@@ -80,6 +85,8 @@ class LocalServer:
             rng=rng,
             lambda_state_delay=self.lambda_state_delay,
             logs_delay=self.logs_delay,
+            max_environments=self.max_environments,
+            idle_timeout_s=self.idle_timeout_s,
         )
         limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
         if limit:  # tests shorten Live Tail sessions to see them time out

@@ -1,32 +1,48 @@
-"""The runtime: warm pools of workers per version, concurrency limits, and their lifecycle.
+"""The runtime: execution environments per version, scaled out as Lambda does, and reaped.
 
 ``Runtime.invoke`` admits the request against the function's reserved concurrency and the
-account's limit (throttling like Lambda), takes an idle worker of the version's pool or
-spawns one (a cold start), runs the request on it, and puts the worker back if it survived.
-Idle workers beyond ``max_idle_per_pool`` or idle for longer than ``idle_ttl_s`` are stopped.
+account's limit (throttling like Lambda), then against the machine's CPU
+(:mod:`.scheduler`: an invocation of a version measured to compute waits while the running
+ones already want every core; one that waits on I/O never does), takes an idle environment
+of the version (the most recently used) or starts a new one (a cold start, reported as
+``Init Duration``), runs the request on it and puts the environment back if it survived.
 
-``max_workers_per_pool`` caps the worker processes of one version; invocations beyond it wait
-for a free worker (they still count as in flight for throttling). ``None`` scales out without
-limit, as Lambda does. The local engine sets a cap near the core count: on a laptop, one
-process per concurrent request makes every request slower (measured: 16 concurrent clients
-on 2 cores got fewer answers per second than 4).
+Environments are bounded by ``limit`` (:class:`.policy.Capacity`: a count and a budget for the
+sum of their MemorySize); one that does not fit first stops the least recently used idle
+environments of any version, and if that is not enough the invocation is throttled
+(``ConcurrentInvocationLimitExceeded``). Idle environments are stopped after ``idle_ttl_s``.
+
+``max_workers_per_pool`` restores the previous fixed policy (at most that many workers per
+version, invocations beyond it queue, no CPU admission); ``None``, the default, scales out.
 
 A Runtime is bound to the event loop that first uses it (its workers' pipes are registered
 there). ``invoke_sync``/``close_sync`` run it on a private loop, for tests and the CLI; do not
-mix the two styles on one Runtime.
+mix the two styles on one Runtime. (Over 400 lines: the pool's lifecycle reads as one piece;
+the decisions are in :mod:`.policy` and :mod:`.scheduler`.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from apicanary.engine.functions.runtime.cpuprobe import CpuProbe
 from apicanary.engine.functions.runtime.environment import log_stream_name
+from apicanary.engine.functions.runtime.host import physical_memory_mb, usable_cores
 from apicanary.engine.functions.runtime.logsink import LogTap, LogWriter, TeeLog, VersionLog
 from apicanary.engine.functions.runtime.memwatch import MemoryWatch
+from apicanary.engine.functions.runtime.policy import (
+    AWS_ACCOUNT_CONCURRENCY,
+    Capacity,
+    ShareEstimate,
+    default_limit,
+    fits,
+)
+from apicanary.engine.functions.runtime.scheduler import CpuScheduler, Slot
 from apicanary.engine.functions.runtime.spec import ExecutionSpec, InvocationOutcome
 from apicanary.engine.functions.runtime.worker import InitFailure, Worker, WorkerUnavailable
 from apicanary.errors import AwsApiError, PlatformError
@@ -48,6 +64,7 @@ class _Pool:
         self.replaced = 0
         self.invocations = 0
         self.slots: asyncio.Semaphore | None = None
+        self.estimate = ShareEstimate()
 
 
 def _throttle(reason: str) -> AwsApiError:
@@ -63,19 +80,32 @@ class Runtime:
         self,
         log_dir: Path,
         *,
-        max_idle_per_pool: int = 4,
+        max_idle_per_pool: int | None = None,
         idle_ttl_s: float = 300,
-        account_concurrency: int = 1000,
+        account_concurrency: int = AWS_ACCOUNT_CONCURRENCY,
         init_limit_s: float = INIT_LIMIT_S,
         max_workers_per_pool: int | None = None,
+        limit: Capacity | None = None,
+        cores: int | None = None,
     ) -> None:
         if max_workers_per_pool is not None and max_workers_per_pool < 1:
             raise ValueError(f"max_workers_per_pool {max_workers_per_pool} must be >= 1")
+        if idle_ttl_s <= 0:
+            raise ValueError(f"idle_ttl_s {idle_ttl_s} must be > 0")
         self._max_workers = max_workers_per_pool
         self._log_dir = Path(log_dir)
         self._max_idle = max_idle_per_pool
         self._idle_ttl_s = idle_ttl_s
         self._account_concurrency = account_concurrency
+        self._limit = limit or default_limit(physical_memory_mb())
+        self._live = Capacity(0, 0)
+        self._probes: dict[Worker, CpuProbe] = {}
+        self._measurable = CpuProbe.open(os.getpid()) is not None
+        self._cpu = CpuScheduler(
+            cores or usable_cores(),
+            enabled=self._measurable and max_workers_per_pool is None,
+        )
+        self._evicted = 0
         self._init_limit_s = init_limit_s
         self._pools: dict[str, _Pool] = {}
         self._retiring: set[Worker] = set()
@@ -142,30 +172,43 @@ class Runtime:
         if pool is None:
             pool = self._pools[spec.pool_key] = _Pool(spec)
         pool.invocations += 1
-        if self._max_workers is None:
-            return await self._attempt(pool, payload, request_id, arn)
-        if pool.slots is None:
-            pool.slots = asyncio.Semaphore(self._max_workers)
-        async with pool.slots:
-            return await self._attempt(pool, payload, request_id, arn)
+        if self._max_workers is not None:
+            if pool.slots is None:
+                pool.slots = asyncio.Semaphore(self._max_workers)
+            async with pool.slots:
+                return await self._attempt(pool, payload, request_id, arn, None)
+        slot = await self._cpu.admit(pool)
+        try:
+            return await self._attempt(pool, payload, request_id, arn, slot)
+        finally:
+            self._cpu.release(slot)
 
     async def _attempt(
-        self, pool: _Pool, payload: bytes, request_id: str, arn: str
+        self, pool: _Pool, payload: bytes, request_id: str, arn: str, slot: Slot | None
     ) -> InvocationOutcome:
         spec = pool.spec
         for _ in range(_ATTEMPTS):
             worker = self._take_idle(pool)
             init_ms: float | None = None
             if worker is None:
-                worker, failure = await self._cold_start(pool, request_id)
+                worker, failure = await self._cold_start(pool, request_id, slot)
                 init_ms = (time.perf_counter() - worker.spawned_at) * 1000.0
                 if failure is not None:
                     return self._init_failed(pool, worker, failure, request_id, init_ms)
+            probe = self._probes.get(worker)
+            if slot is not None:
+                slot.attach(probe)
+            started = time.perf_counter()
             try:
                 outcome = await worker.invoke(payload, request_id, arn, init_ms)
             except WorkerUnavailable:
                 self._discard(pool, worker, replaced=True)
                 continue
+            except asyncio.CancelledError:
+                self._discard(pool, worker, replaced=False)  # killed by the cancellation
+                raise
+            if probe is not None and worker.alive:
+                self._measure(pool, probe, time.perf_counter() - started)
             self._release(pool, worker)
             return outcome
         raise PlatformError(f"no worker of {spec.pool_key} survived {_ATTEMPTS} attempts")
@@ -178,10 +221,21 @@ class Runtime:
             self._discard(pool, worker, replaced=True)
         return None
 
-    async def _cold_start(self, pool: _Pool, request_id: str) -> tuple[Worker, InitFailure | None]:
+    @staticmethod
+    def _measure(pool: _Pool, probe: CpuProbe, wall_s: float) -> None:
+        """Teach the version's share estimate what this invocation wanted of a CPU."""
+        current = probe.read()
+        if current is not None:
+            pool.estimate = pool.estimate.add(current - probe.last_s, wall_s)
+            probe.last_s = current
+
+    async def _cold_start(
+        self, pool: _Pool, request_id: str, slot: Slot | None
+    ) -> tuple[Worker, InitFailure | None]:
         if self._closed:
             raise PlatformError("the runtime is closed")
         spec = pool.spec
+        self._make_room(spec.memory_mb)
         stream = log_stream_name(spec.version)
         version_log = self._version_log(spec.function_name, spec.version)
         sink: LogWriter = version_log
@@ -189,9 +243,41 @@ class Runtime:
             sink = TeeLog(version_log, self._log_tap(spec.function_name, spec.version, stream))
         worker = Worker(spec, sink, self._memwatch, stream)
         pool.workers.add(worker)
+        self._live = Capacity(
+            self._live.environments + 1, (self._live.memory_mb or 0) + spec.memory_mb
+        )
         pool.cold_starts += 1
-        failure = await worker.wait_ready(request_id, self._init_limit_s + spec.timeout_s)
+        probe = CpuProbe.open(worker.pid) if self._measurable else None
+        if probe is not None:
+            self._probes[worker] = probe
+        if slot is not None:
+            slot.attach(probe)  # init wants CPU too: the scheduler sees it while it runs
+        try:
+            failure = await worker.wait_ready(request_id, self._init_limit_s + spec.timeout_s)
+        except asyncio.CancelledError:
+            self._discard(pool, worker, replaced=False)
+            raise
+        if probe is not None:
+            probe.last_s = probe.read() or 0.0  # the handler's estimate leaves init out
         return worker, failure
+
+    def _make_room(self, memory_mb: int) -> None:
+        """Stop least recently used idle environments until one of ``memory_mb`` fits;
+        throttle when even stopping every idle one would not make room."""
+        if fits(self._live, self._limit, memory_mb):
+            return
+        idle = sorted(
+            ((w.last_used, id(w), w, p) for p in self._pools.values() for w in p.idle),
+            key=lambda entry: (entry[0], entry[1]),
+        )
+        for _, _, worker, pool in idle:
+            pool.idle.remove(worker)
+            self._retire(pool, worker)
+            self._evicted += 1
+            if fits(self._live, self._limit, memory_mb):
+                return
+        self._throttles += 1
+        raise _throttle("ConcurrentInvocationLimitExceeded")
 
     def _init_failed(
         self, pool: _Pool, worker: Worker, failure: InitFailure, request_id: str, init_ms: float
@@ -223,15 +309,22 @@ class Runtime:
             self._discard(pool, worker, replaced=not self._closed)
             return
         pool.idle.append(worker)
-        while len(pool.idle) > self._max_idle:
-            self._retire(pool, pool.idle.pop(0))
+        if self._max_idle is not None:
+            while len(pool.idle) > self._max_idle:
+                self._retire(pool, pool.idle.pop(0))
         self._schedule_reaper()
 
     def _discard(self, pool: _Pool, worker: Worker, *, replaced: bool) -> None:
         if worker in pool.workers:
             pool.workers.discard(worker)
+            self._live = Capacity(
+                self._live.environments - 1, (self._live.memory_mb or 0) - pool.spec.memory_mb
+            )
             if replaced:
                 pool.replaced += 1
+        probe = self._probes.pop(worker, None)
+        if probe is not None:
+            probe.close()
         if worker.returncode is None:
             self._retiring.add(worker)
             worker.kill()
@@ -263,7 +356,9 @@ class Runtime:
     # --- introspection, logs, shutdown -----------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Workers per pool (alive, idle, busy), cold starts, replaced workers, throttles."""
+        """Workers per pool (alive, idle, busy, measured CPU share), cold starts, replaced
+        workers, throttles, environments and their MemorySize against the limit, the CPU
+        admission's state (demand, waiting now, waits so far)."""
         pools: dict[str, Any] = {}
         for key, pool in self._pools.items():
             alive = [w for w in pool.workers if w.alive]
@@ -276,6 +371,7 @@ class Runtime:
                 "cold_starts": pool.cold_starts,
                 "replaced": pool.replaced,
                 "invocations": pool.invocations,
+                "cpu_share": pool.estimate.share,
             }
         return {
             "pools": pools,
@@ -286,6 +382,18 @@ class Runtime:
             "in_flight": self._total_in_flight,
             "in_flight_by_function": dict(self._in_flight),
             "throttles": self._throttles,
+            "environments": self._live.environments,
+            "environments_memory_mb": self._live.memory_mb,
+            "max_environments": self._limit.environments,
+            "memory_budget_mb": self._limit.memory_mb,
+            "evicted": self._evicted,
+            "cpu": {
+                "cores": self._cpu.cores,
+                "admission": self._cpu.enabled,
+                "demand": round(self._cpu.demand, 3),
+                "waiting": self._cpu.waiting,
+                "waits": self._cpu.waits,
+            },
         }
 
     def log_path(self, function_name: str, version: str) -> Path:
@@ -307,6 +415,7 @@ class Runtime:
     async def close(self) -> None:
         """Stop every worker and wait until each is reaped; later invokes fail."""
         self._closed = True
+        self._cpu.close()
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
@@ -315,6 +424,10 @@ class Runtime:
             workers.update(pool.workers)
             pool.workers.clear()
             pool.idle.clear()
+        self._live = Capacity(0, 0)
+        for probe in self._probes.values():
+            probe.close()
+        self._probes.clear()
         for worker in workers:
             worker.kill()
         if workers:
