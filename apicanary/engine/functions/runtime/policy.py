@@ -15,7 +15,8 @@ CPU-bound worker look half idle and invite more workers, feeding on itself).
 An invocation may start while the machine's demand (the sum of the running invocations'
 charges) plus its own expected share stays within the cores; otherwise it waits for demand
 to drop (an invocation ending, or a running one measured to be waiting on I/O). An
-invocation always starts when nothing is running. A version's expected share is the
+invocation always starts when nothing is running, and when it is expected to want less than
+``LIGHT_SHARE`` of a CPU. A version's expected share is the
 wall-time-weighted average of its recent invocations (:class:`ShareEstimate`); before its
 first measured invocation it is ``unknown_share`` (1.0 where demand can be measured: assume
 CPU until measured; a running invocation is re-measured within a few milliseconds).
@@ -28,6 +29,9 @@ from dataclasses import dataclass
 DECAY = 0.8
 """Weight of the past in :class:`ShareEstimate` per new sample (recent invocations count most)."""
 EPSILON = 1e-9
+LIGHT_SHARE = 0.1
+"""An invocation expected to want less of a CPU than this never waits: it would wait on
+computing ones for hardly any CPU of its own (and behind a long computation, time out)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ def may_start(share: float | None, demand: float, cores: int, *, unknown_share: 
     if demand <= EPSILON:
         return True  # nothing is running: waiting could only wait for itself
     cost = unknown_share if share is None else share
-    return demand + cost <= cores + EPSILON
+    # the slack: light invocations running beside computing ones must not block the next
+    return cost < LIGHT_SHARE or demand + cost <= cores + LIGHT_SHARE
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,7 @@ class Runtime:
                     return self._init_failed(pool, worker, failure, request_id, init_ms)
             probe = self._probes.get(worker)
             if slot is not None:
-                slot.attach(probe)
+                slot.attach(probe, pool)
             started = time.perf_counter()
             try:
                 outcome = await worker.invoke(payload, request_id, arn, init_ms)

@@ -3,10 +3,13 @@
 Every running invocation holds a :class:`Slot` charged with its expected demand share; the
 scheduler keeps their sum. An invocation that may not start waits in a queue. Waiters are
 woken in arrival order when demand drops: an invocation ending, or the periodic re-measure
-(every ``tick_s`` while anyone waits) finding that a running invocation is not using the
-CPU it was charged for (a handler that sleeps on I/O after a version's fast calls taught the
-scheduler to expect CPU). The first waiter that does not fit reserves its share, so a stream
-of cheaper arrivals cannot starve it.
+(every ``tick_s`` while anyone waits, each invocation over at least ``WINDOW_S``) finding
+that a running invocation is not using the CPU it was charged for (a handler that sleeps on
+I/O after a version's fast calls taught the scheduler to expect CPU); what a running handler
+is measured to want also teaches its version's estimate, so the waiters of a version that
+turns out to wait on I/O all start within a window or two of its first invocations' init. The
+first waiter that does not fit reserves its share, so a stream of cheaper arrivals cannot
+starve it.
 
 With ``enabled=False`` (no schedstat on this platform, or the fixed-workers policy) every
 invocation starts at once.
@@ -23,6 +26,10 @@ from apicanary.engine.functions.runtime.cpuprobe import CpuProbe
 from apicanary.engine.functions.runtime.policy import ShareEstimate, demand_share, may_start
 
 TICK_S = 0.01
+WINDOW_S = 0.05
+"""Shortest interval a running invocation is re-measured over: the kernel brings a running
+task's schedstat up to date only at scheduler ticks (every 1-10 ms), so a shorter window
+could see a computing worker at 0."""
 
 
 class Estimated(Protocol):
@@ -34,17 +41,22 @@ class Estimated(Protocol):
 class Slot:
     """One running invocation's charge, re-measured from its worker's probe when attached."""
 
-    __slots__ = ("charge", "mark_demand_s", "mark_wall_s", "probe")
+    __slots__ = ("charge", "learner", "mark_demand_s", "mark_wall_s", "probe")
 
     def __init__(self, charge: float) -> None:
         self.charge = charge
         self.probe: CpuProbe | None = None
+        self.learner: Estimated | None = None
         self.mark_demand_s: float | None = None
         self.mark_wall_s = 0.0
 
-    def attach(self, probe: CpuProbe | None) -> None:
-        """The worker now running this invocation (live re-measure starts from here)."""
+    def attach(self, probe: CpuProbe | None, learner: Estimated | None = None) -> None:
+        """The worker now running this invocation (live re-measure starts from here).
+
+        ``learner``: the pool whose estimate the live measurements also teach, once the
+        handler runs (not during init, whose CPU says nothing about the handler)."""
         self.probe = probe
+        self.learner = learner
         self.mark_demand_s = None
 
 
@@ -91,10 +103,12 @@ class CpuScheduler:
         loop = asyncio.get_running_loop()
         waiter = _Waiter(source, loop.create_future())
         self._waiters.append(waiter)
+        self._wake()
+        if waiter.future.done():  # it passed the queue (light, or within the head's reserve)
+            return waiter.future.result()
         self.waits += 1
         self._mark_running()
-        self._wake()
-        if self._waiters and self._timer is None:
+        if self._timer is None:
             self._timer = loop.call_later(self._tick_s, self._tick)
         try:
             return await waiter.future
@@ -164,11 +178,14 @@ class CpuScheduler:
             if probe is not None:
                 current = probe.read()
                 if current is not None:
-                    if slot.mark_demand_s is not None and now > slot.mark_wall_s:
-                        slot.charge = demand_share(
-                            current - slot.mark_demand_s, now - slot.mark_wall_s
-                        )
-                    slot.mark_demand_s, slot.mark_wall_s = current, now
+                    if slot.mark_demand_s is None:
+                        slot.mark_demand_s, slot.mark_wall_s = current, now
+                    elif now - slot.mark_wall_s >= WINDOW_S:
+                        demand_s, wall_s = current - slot.mark_demand_s, now - slot.mark_wall_s
+                        slot.charge = demand_share(demand_s, wall_s)
+                        if slot.learner is not None:
+                            slot.learner.estimate = slot.learner.estimate.add(demand_s, wall_s)
+                        slot.mark_demand_s, slot.mark_wall_s = current, now
             total += slot.charge
         self._demand = total
         self._wake()

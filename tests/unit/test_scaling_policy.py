@@ -1,0 +1,132 @@
+"""The runtime's scale-out decisions (pure) and the CPU admission queue (no processes)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from apicanary.engine.functions.runtime.policy import (
+    Capacity,
+    ShareEstimate,
+    default_limit,
+    demand_share,
+    explicit_limit,
+    fits,
+    may_start,
+)
+from apicanary.engine.functions.runtime.scheduler import CpuScheduler
+
+
+def test_share_estimate_is_wall_weighted_and_recent() -> None:
+    assert ShareEstimate().share is None
+    # one fast computing call, then a long wait: the wait dominates
+    mixed = ShareEstimate().add(0.001, 0.001).add(0.0, 0.5)
+    assert mixed.share is not None and mixed.share < 0.01
+    # demand is clamped to the wall time it was measured over; nothing learnt from 0 s
+    assert ShareEstimate().add(5.0, 1.0).share == 1.0
+    assert ShareEstimate().add(1.0, 0.0).share is None
+    # the past fades
+    turned = ShareEstimate().add(0.0, 1.0)
+    for _ in range(20):
+        turned = turned.add(1.0, 1.0)
+    assert turned.share is not None and turned.share > 0.95
+
+
+def test_demand_share_is_clamped() -> None:
+    assert demand_share(0.005, 0.01) == 0.5
+    assert demand_share(0.02, 0.01) == 1.0
+    assert demand_share(-1.0, 0.01) == 0.0
+    assert demand_share(0.0, 0.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("share", "demand", "expected"),
+    [
+        (None, 0.0, True),  # nothing running: always
+        (1.0, 0.0, True),
+        (1.0, 1.0, True),  # two computing invocations on two cores
+        (1.0, 2.0, False),  # a third would only share them
+        (None, 1.5, False),  # unmeasured counts as computing
+        (0.02, 2.0, True),  # a waiting handler fits beside them
+        (0.5, 1.5, True),
+        (0.5, 1.6, True),  # within the slack light invocations leave
+        (0.5, 1.7, False),
+    ],
+)
+def test_may_start(share: float | None, demand: float, expected: bool) -> None:
+    assert may_start(share, demand, 2, unknown_share=1.0) is expected
+
+
+def test_unknown_share_zero_means_scale_out_freely() -> None:
+    assert may_start(None, 50.0, 2, unknown_share=0.0)
+
+
+def test_capacity_counts_environments_and_memory() -> None:
+    assert fits(Capacity(2, 256), Capacity(3, 512), 256)
+    assert not fits(Capacity(2, 256), Capacity(3, 500), 256)  # memory budget
+    assert not fits(Capacity(3, 0), Capacity(3, None), 128)  # count
+    assert fits(Capacity(2, 10_000), Capacity(3, None), 10_240)  # no budget when explicit
+    assert default_limit(16_384) == Capacity(1000, 8192)
+    assert explicit_limit(5) == Capacity(5, None)
+    with pytest.raises(ValueError, match="max_environments 0 must be >= 1"):
+        explicit_limit(0)
+
+
+class Version:
+    def __init__(self, share: float | None) -> None:
+        self.estimate = ShareEstimate() if share is None else ShareEstimate(share, 1.0)
+
+
+def test_admission_queues_computing_work_and_lets_waiting_work_pass() -> None:
+    async def scenario() -> None:
+        sched = CpuScheduler(2, enabled=True, tick_s=60)
+        cpu, io = Version(1.0), Version(0.01)
+        first, second = await sched.admit(cpu), await sched.admit(cpu)
+        third = asyncio.ensure_future(sched.admit(cpu))
+        fourth = asyncio.ensure_future(sched.admit(cpu))
+        await asyncio.sleep(0)
+        assert not third.done() and sched.waiting == 2
+        # a handler that waits passes the queue: it fits beside the reserved head
+        waiting_slot = await asyncio.wait_for(sched.admit(io), 1)
+        assert sched.waiting == 2
+        sched.release(first)
+        await asyncio.sleep(0)
+        assert third.done() and not fourth.done()  # first come, first served
+        fourth.cancel()
+        await asyncio.sleep(0)
+        assert sched.waiting == 0
+        for slot in (second, third.result(), waiting_slot):
+            sched.release(slot)
+        assert sched.demand == 0.0 and sched.waits == 2
+        sched.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_reserving_head_is_not_starved_by_cheaper_arrivals() -> None:
+    async def scenario() -> None:
+        sched = CpuScheduler(2, enabled=True, tick_s=60)
+        half, cpu = Version(0.5), Version(1.0)
+        running = [await sched.admit(half) for _ in range(3)]  # demand 1.5
+        head = asyncio.ensure_future(sched.admit(cpu))
+        await asyncio.sleep(0)
+        # 1.5 + 0.5 would fit, but the head reserved 1.0 first
+        later = asyncio.ensure_future(sched.admit(half))
+        await asyncio.sleep(0)
+        assert not head.done() and not later.done()
+        sched.release(running.pop())
+        await asyncio.sleep(0)
+        assert head.done() and not later.done()
+        sched.close()
+
+    asyncio.run(scenario())
+
+
+def test_disabled_admission_never_waits() -> None:
+    async def scenario() -> None:
+        sched = CpuScheduler(1, enabled=False)
+        slots = [await sched.admit(Version(None)) for _ in range(10)]
+        assert sched.waits == 0 and len(slots) == 10
+
+    asyncio.run(scenario())
