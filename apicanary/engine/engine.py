@@ -28,6 +28,7 @@ from apicanary.engine.functions.runtime import Runtime
 from apicanary.engine.functions.runtime.host import physical_memory_mb
 from apicanary.engine.functions.runtime.policy import (
     AWS_ACCOUNT_CONCURRENCY,
+    DEFAULT_ADMISSION,
     DEFAULT_IDLE_TIMEOUT_S,
     Capacity,
     default_limit,
@@ -61,6 +62,18 @@ def default_workers_per_version() -> int | None:
     if configured and configured.isdigit() and int(configured) > 0:
         return int(configured)
     return None
+
+
+def cpu_admission() -> float | None:
+    """``APICANARY_CPU_ADMISSION``: the CPU demand admitted per core, or ``off`` (no CPU
+    admission: a process per concurrent invocation). For diagnostics and benchmarks."""
+    configured = os.environ.get("APICANARY_CPU_ADMISSION", "").strip().lower()
+    if configured in ("off", "0", "false"):
+        return None
+    try:
+        return max(1.0, float(configured)) if configured else DEFAULT_ADMISSION
+    except ValueError:
+        return DEFAULT_ADMISSION
 
 
 def environment_limits(max_environments: int | None) -> tuple[Capacity, int]:
@@ -116,6 +129,7 @@ class Engine:
             limit=limit,
             account_concurrency=account_concurrency,
             idle_ttl_s=idle_timeout_s,
+            cpu_admission=cpu_admission(),
         )
         self.lambdas = LambdaService(
             self.store,

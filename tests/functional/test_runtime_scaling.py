@@ -98,23 +98,24 @@ def test_a_first_burst_of_waiting_invocations_scales_out_unmeasured(
 def test_computing_invocations_stay_at_the_cores(
     tmp_path: Path, spec: Callable[..., ExecutionSpec]
 ) -> None:
-    """Six concurrent handlers that compute for 0.3 s on two cores: two environments, the
-    other invocations wait for them (more processes would only share the same cores)."""
+    """Eight concurrent handlers that compute for 0.3 s on two cores: four environments (the
+    default admits two computing invocations per core), the others wait for them (more
+    processes would only share the same cores)."""
     rt = Runtime(tmp_path / "logs", cores=2)
     spinning = spec("app.spin")
 
     async def scenario() -> tuple[list[InvocationOutcome], dict[str, Any]]:
         outcomes = []
         for _ in range(2):
-            outcomes += await asyncio.gather(*(invoke(rt, spinning, 0.3) for _ in range(6)))
+            outcomes += await asyncio.gather(*(invoke(rt, spinning, 0.3) for _ in range(8)))
         stats = rt.stats()
         await rt.close()
         return outcomes, stats
 
     outcomes, stats = run(scenario)
     assert all(o.function_error is None for o in outcomes)
-    assert len({pid(o) for o in outcomes}) == 2
-    assert stats["environments"] == 2 and stats["cold_starts"] == 2
+    assert len({pid(o) for o in outcomes}) == 4
+    assert stats["environments"] == 4 and stats["cold_starts"] == 4
     assert stats["cpu"]["waits"] >= 8
     assert stats["pools"][spinning.pool_key]["cpu_share"] > 0.8
 

@@ -9,8 +9,9 @@ import pytest
 from apicanary.engine.functions.runtime.policy import (
     Capacity,
     ShareEstimate,
+    awake_s,
+    cpu_share,
     default_limit,
-    demand_share,
     explicit_limit,
     fits,
     may_start,
@@ -18,12 +19,12 @@ from apicanary.engine.functions.runtime.policy import (
 from apicanary.engine.functions.runtime.scheduler import CpuScheduler
 
 
-def test_share_estimate_is_wall_weighted_and_recent() -> None:
+def test_share_estimate_is_time_weighted_and_recent() -> None:
     assert ShareEstimate().share is None
     # one fast computing call, then a long wait: the wait dominates
     mixed = ShareEstimate().add(0.001, 0.001).add(0.0, 0.5)
     assert mixed.share is not None and mixed.share < 0.01
-    # demand is clamped to the wall time it was measured over; nothing learnt from 0 s
+    # CPU time is clamped to the awake time it was measured over; nothing learnt from 0 s
     assert ShareEstimate().add(5.0, 1.0).share == 1.0
     assert ShareEstimate().add(1.0, 0.0).share is None
     # the past fades
@@ -33,11 +34,14 @@ def test_share_estimate_is_wall_weighted_and_recent() -> None:
     assert turned.share is not None and turned.share > 0.95
 
 
-def test_demand_share_is_clamped() -> None:
-    assert demand_share(0.005, 0.01) == 0.5
-    assert demand_share(0.02, 0.01) == 1.0
-    assert demand_share(-1.0, 0.01) == 0.0
-    assert demand_share(0.0, 0.0) == 1.0
+def test_cpu_share_leaves_out_the_time_queued_for_a_cpu() -> None:
+    # a computing worker that got a tenth of a core is still computing
+    assert cpu_share(0.005, 0.045, 0.05) == pytest.approx(1.0)
+    # a waiting worker that was queued 20 ms before it could read its answer still waits
+    assert cpu_share(0.0003, 0.02, 0.1) < 0.01
+    assert cpu_share(0.005, 0.0, 0.01) == 0.5
+    assert cpu_share(0.0, 0.0, 0.0) == 1.0
+    assert awake_s(0.002, 0.05, 0.04) == 0.002  # never less than the CPU time
 
 
 @pytest.mark.parametrize(

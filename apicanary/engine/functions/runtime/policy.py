@@ -6,11 +6,12 @@ the runtime does the same for handlers that wait (on a database, another service
 environments sleep, and a hundred of them cost the machine nothing but memory. A handler that
 computes is different: more processes than cores only share the cores, and every one of them
 also takes CPU from the gateway process that feeds them. So each running invocation is
-charged its *demand share*: the fraction of its wall time its worker wanted a CPU (time on a
-CPU plus time waiting in the run queue, from the kernel's schedstat). A worker that sleeps on
-I/O has a share near 0; one that computes has a share near 1 whether or not it got a core,
-which is why the run-queue wait is counted (on CPU time alone, contention would make a
-CPU-bound worker look half idle and invite more workers, feeding on itself).
+charged its *CPU share*: the fraction of the time its worker was not queued for a CPU that it
+spent on one (``on_cpu / (wall - queued)``, from the kernel's schedstat). Contention does not
+move it: a worker that computes has a share near 1 whether it got a whole core or a tenth of
+one (on CPU time over wall time alone, contention would make it look half idle and invite
+more workers, feeding on itself), and a worker that sleeps on I/O stays near 0 however long
+other processes on the machine kept it queued before it could read its answer.
 
 An invocation may start while the machine's demand (the sum of the running invocations'
 charges) plus its own expected share stays within the cores; otherwise it waits for demand
@@ -29,41 +30,51 @@ from dataclasses import dataclass
 DECAY = 0.8
 """Weight of the past in :class:`ShareEstimate` per new sample (recent invocations count most)."""
 EPSILON = 1e-9
+DEFAULT_ADMISSION = 2.0
+"""CPU demand admitted per core (``APICANARY_CPU_ADMISSION``): two computing invocations per
+core keep each core busy while the other's answer crosses the engine's event loop (measured
+in ``bench/concurrency.py``: one per core left the cores partly idle)."""
 LIGHT_SHARE = 0.1
 """An invocation expected to want less of a CPU than this never waits: it would wait on
 computing ones for hardly any CPU of its own (and behind a long computation, time out)."""
 
 
+def awake_s(on_cpu_s: float, queued_s: float, wall_s: float) -> float:
+    """The part of ``wall_s`` a worker was not queued for a CPU (at least its CPU time)."""
+    return max(wall_s - queued_s, on_cpu_s, 0.0)
+
+
 @dataclass(frozen=True)
 class ShareEstimate:
-    """Decayed sums of CPU demand and wall time over a version's recent invocations."""
+    """Decayed sums of CPU time and awake time over a version's recent invocations."""
 
-    demand_s: float = 0.0
-    wall_s: float = 0.0
+    on_cpu_s: float = 0.0
+    awake_s: float = 0.0
 
-    def add(self, demand_s: float, wall_s: float) -> ShareEstimate:
-        """The estimate plus one invocation that wanted a CPU ``demand_s`` of ``wall_s``."""
-        if wall_s <= 0:
+    def add(self, on_cpu_s: float, awake_s: float) -> ShareEstimate:
+        """The estimate plus one invocation: ``on_cpu_s`` of ``awake_s`` spent on a CPU."""
+        if awake_s <= 0:
             return self
-        demand_s = min(max(demand_s, 0.0), wall_s)
-        return ShareEstimate(self.demand_s * DECAY + demand_s, self.wall_s * DECAY + wall_s)
+        on_cpu_s = min(max(on_cpu_s, 0.0), awake_s)
+        return ShareEstimate(self.on_cpu_s * DECAY + on_cpu_s, self.awake_s * DECAY + awake_s)
 
     @property
     def share(self) -> float | None:
-        """The expected demand share in [0, 1]; ``None`` before any sample."""
-        if self.wall_s <= 0:
+        """The expected CPU share in [0, 1]; ``None`` before any sample."""
+        if self.awake_s <= 0:
             return None
-        return min(1.0, self.demand_s / self.wall_s)
+        return min(1.0, self.on_cpu_s / self.awake_s)
 
 
-def demand_share(demand_delta_s: float, wall_delta_s: float) -> float:
-    """The share of ``wall_delta_s`` a worker wanted a CPU, clamped to [0, 1]."""
-    if wall_delta_s <= 0:
+def cpu_share(on_cpu_s: float, queued_s: float, wall_s: float) -> float:
+    """The CPU share over one interval, clamped to [0, 1] (1 for an empty interval)."""
+    awake = awake_s(on_cpu_s, queued_s, wall_s)
+    if awake <= 0:
         return 1.0
-    return min(1.0, max(0.0, demand_delta_s / wall_delta_s))
+    return min(1.0, max(0.0, on_cpu_s / awake))
 
 
-def may_start(share: float | None, demand: float, cores: int, *, unknown_share: float) -> bool:
+def may_start(share: float | None, demand: float, cores: float, *, unknown_share: float) -> bool:
     """Whether an invocation expected to take ``share`` (``None``: not yet measured) of a CPU
     may start while the running invocations are charged ``demand`` in total, on ``cores``."""
     if demand <= EPSILON:

@@ -14,6 +14,8 @@ environments of any version, and if that is not enough the invocation is throttl
 
 ``max_workers_per_pool`` restores the previous fixed policy (at most that many workers per
 version, invocations beyond it queue, no CPU admission); ``None``, the default, scales out.
+``cpu_admission`` is the CPU demand admitted per core (``None``: no CPU admission, a process
+per concurrent invocation whatever it does; compared in ``bench/concurrency.py``).
 
 A Runtime is bound to the event loop that first uses it (its workers' pipes are registered
 there). ``invoke_sync``/``close_sync`` run it on a private loop, for tests and the CLI; do not
@@ -37,8 +39,10 @@ from apicanary.engine.functions.runtime.logsink import LogTap, LogWriter, TeeLog
 from apicanary.engine.functions.runtime.memwatch import MemoryWatch
 from apicanary.engine.functions.runtime.policy import (
     AWS_ACCOUNT_CONCURRENCY,
+    DEFAULT_ADMISSION,
     Capacity,
     ShareEstimate,
+    awake_s,
     default_limit,
     fits,
 )
@@ -87,6 +91,7 @@ class Runtime:
         max_workers_per_pool: int | None = None,
         limit: Capacity | None = None,
         cores: int | None = None,
+        cpu_admission: float | None = DEFAULT_ADMISSION,
     ) -> None:
         if max_workers_per_pool is not None and max_workers_per_pool < 1:
             raise ValueError(f"max_workers_per_pool {max_workers_per_pool} must be >= 1")
@@ -102,8 +107,8 @@ class Runtime:
         self._probes: dict[Worker, CpuProbe] = {}
         self._measurable = CpuProbe.open(os.getpid()) is not None
         self._cpu = CpuScheduler(
-            cores or usable_cores(),
-            enabled=self._measurable and max_workers_per_pool is None,
+            (cores or usable_cores()) * (cpu_admission or 1.0),
+            enabled=cpu_admission is not None and self._measurable and max_workers_per_pool is None,
         )
         self._evicted = 0
         self._init_limit_s = init_limit_s
@@ -197,8 +202,7 @@ class Runtime:
                     return self._init_failed(pool, worker, failure, request_id, init_ms)
             probe = self._probes.get(worker)
             if slot is not None:
-                slot.attach(probe, pool)
-            started = time.perf_counter()
+                slot.attach(worker, probe)
             try:
                 outcome = await worker.invoke(payload, request_id, arn, init_ms)
             except WorkerUnavailable:
@@ -208,7 +212,9 @@ class Runtime:
                 self._discard(pool, worker, replaced=False)  # killed by the cancellation
                 raise
             if probe is not None and worker.alive:
-                self._measure(pool, probe, time.perf_counter() - started)
+                # the worker's own handler time, not the round trip: under load the engine
+                # may read the reply late, which would make any handler look idle
+                self._measure(pool, probe, outcome.duration_ms / 1000.0)
             self._release(pool, worker)
             return outcome
         raise PlatformError(f"no worker of {spec.pool_key} survived {_ATTEMPTS} attempts")
@@ -226,8 +232,9 @@ class Runtime:
         """Teach the version's share estimate what this invocation wanted of a CPU."""
         current = probe.read()
         if current is not None:
-            pool.estimate = pool.estimate.add(current - probe.last_s, wall_s)
-            probe.last_s = current
+            on_cpu_s, queued_s = current.since(probe.last)
+            pool.estimate = pool.estimate.add(on_cpu_s, awake_s(on_cpu_s, queued_s, wall_s))
+            probe.last = current
 
     async def _cold_start(
         self, pool: _Pool, request_id: str, slot: Slot | None
@@ -251,14 +258,14 @@ class Runtime:
         if probe is not None:
             self._probes[worker] = probe
         if slot is not None:
-            slot.attach(probe)  # init wants CPU too: the scheduler sees it while it runs
+            slot.attach(worker, probe)  # init wants CPU too: the scheduler sees it while it runs
         try:
             failure = await worker.wait_ready(request_id, self._init_limit_s + spec.timeout_s)
         except asyncio.CancelledError:
             self._discard(pool, worker, replaced=False)
             raise
         if probe is not None:
-            probe.last_s = probe.read() or 0.0  # the handler's estimate leaves init out
+            probe.last = probe.read() or probe.last  # the handler's estimate leaves init out
         return worker, failure
 
     def _make_room(self, memory_mb: int) -> None:
@@ -388,7 +395,7 @@ class Runtime:
             "memory_budget_mb": self._limit.memory_mb,
             "evicted": self._evicted,
             "cpu": {
-                "cores": self._cpu.cores,
+                "budget": self._cpu.cores,
                 "admission": self._cpu.enabled,
                 "demand": round(self._cpu.demand, 3),
                 "waiting": self._cpu.waiting,

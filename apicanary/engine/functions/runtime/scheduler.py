@@ -1,15 +1,13 @@
 """Admission by CPU demand: when an invocation may start (the decision is in :mod:`.policy`).
 
-Every running invocation holds a :class:`Slot` charged with its expected demand share; the
+Every running invocation holds a :class:`Slot` charged with its expected CPU share; the
 scheduler keeps their sum. An invocation that may not start waits in a queue. Waiters are
 woken in arrival order when demand drops: an invocation ending, or the periodic re-measure
 (every ``tick_s`` while anyone waits, each invocation over at least ``WINDOW_S``) finding
 that a running invocation is not using the CPU it was charged for (a handler that sleeps on
-I/O after a version's fast calls taught the scheduler to expect CPU); what a running handler
-is measured to want also teaches its version's estimate, so the waiters of a version that
-turns out to wait on I/O all start within a window or two of its first invocations' init. The
-first waiter that does not fit reserves its share, so a stream of cheaper arrivals cannot
-starve it.
+I/O after a version's fast calls taught the scheduler to expect CPU, or a first invocation
+that turns out to wait). The first waiter that does not fit reserves its share, so a stream
+of cheaper arrivals cannot starve it.
 
 With ``enabled=False`` (no schedstat on this platform, or the fixed-workers policy) every
 invocation starts at once.
@@ -22,8 +20,13 @@ import time
 from collections import deque
 from typing import Protocol
 
-from apicanary.engine.functions.runtime.cpuprobe import CpuProbe
-from apicanary.engine.functions.runtime.policy import ShareEstimate, demand_share, may_start
+from apicanary.engine.functions.runtime.cpuprobe import CpuProbe, CpuReading
+from apicanary.engine.functions.runtime.policy import (
+    LIGHT_SHARE,
+    ShareEstimate,
+    cpu_share,
+    may_start,
+)
 
 TICK_S = 0.01
 WINDOW_S = 0.05
@@ -38,26 +41,29 @@ class Estimated(Protocol):
     estimate: ShareEstimate
 
 
+class Running(Protocol):
+    """What the scheduler asks of a worker running an invocation."""
+
+    def answered(self) -> bool: ...
+
+
 class Slot:
     """One running invocation's charge, re-measured from its worker's probe when attached."""
 
-    __slots__ = ("charge", "learner", "mark_demand_s", "mark_wall_s", "probe")
+    __slots__ = ("charge", "mark", "mark_wall_s", "probe", "worker")
 
     def __init__(self, charge: float) -> None:
         self.charge = charge
         self.probe: CpuProbe | None = None
-        self.learner: Estimated | None = None
-        self.mark_demand_s: float | None = None
+        self.worker: Running | None = None
+        self.mark: CpuReading | None = None
         self.mark_wall_s = 0.0
 
-    def attach(self, probe: CpuProbe | None, learner: Estimated | None = None) -> None:
-        """The worker now running this invocation (live re-measure starts from here).
-
-        ``learner``: the pool whose estimate the live measurements also teach, once the
-        handler runs (not during init, whose CPU says nothing about the handler)."""
+    def attach(self, worker: Running, probe: CpuProbe | None) -> None:
+        """The worker now running this invocation (live re-measure starts from here)."""
+        self.worker = worker
         self.probe = probe
-        self.learner = learner
-        self.mark_demand_s = None
+        self.mark = None
 
 
 class _Waiter:
@@ -71,7 +77,7 @@ class _Waiter:
 class CpuScheduler:
     """Admits invocations while the running ones' CPU demand leaves room on ``cores``."""
 
-    def __init__(self, cores: int, *, enabled: bool, tick_s: float = TICK_S) -> None:
+    def __init__(self, cores: float, *, enabled: bool, tick_s: float = TICK_S) -> None:
         if cores < 1:
             raise ValueError(f"cores {cores} must be >= 1")
         self.cores = cores
@@ -95,9 +101,10 @@ class CpuScheduler:
     async def admit(self, source: Estimated) -> Slot:
         """A slot for one invocation of ``source``'s version; waits while the CPU is full."""
         share = source.estimate.share
-        if not self._waiters and (
-            not self.enabled
-            or may_start(share, self._demand, self.cores, unknown_share=self._unknown_share)
+        if not self.enabled or (share is not None and share < LIGHT_SHARE):
+            return self._start(share)  # light invocations never wait
+        if not self._waiters and may_start(
+            share, self._demand, self.cores, unknown_share=self._unknown_share
         ):
             return self._start(share)
         loop = asyncio.get_running_loop()
@@ -142,16 +149,27 @@ class CpuScheduler:
         return slot
 
     def _wake(self) -> None:
-        reserved = 0.0
-        for waiter in list(self._waiters):
+        waiters, unknown = self._waiters, self._unknown_share
+        while waiters:  # the head, while it fits
+            share = waiters[0].source.estimate.share
+            if not may_start(share, self._demand, self.cores, unknown_share=unknown):
+                break
+            waiters.popleft().future.set_result(self._start(share))
+        if len(waiters) < 2:
+            return
+        head = waiters[0].source.estimate.share
+        reserved = unknown if head is None else head
+        if self._demand + reserved > self.cores:
+            return  # no room beside the head (light invocations do not queue): O(1) when full
+        kept: deque[_Waiter] = deque([waiters.popleft()])
+        while waiters:
+            waiter = waiters.popleft()
             share = waiter.source.estimate.share
-            if may_start(
-                share, self._demand + reserved, self.cores, unknown_share=self._unknown_share
-            ):
-                self._waiters.remove(waiter)
+            if may_start(share, self._demand + reserved, self.cores, unknown_share=unknown):
                 waiter.future.set_result(self._start(share))
-            elif not reserved:
-                reserved = self._unknown_share if share is None else share
+            else:
+                kept.append(waiter)
+        self._waiters = kept
 
     def _forget(self, waiter: _Waiter) -> None:
         if waiter in self._waiters:
@@ -162,32 +180,39 @@ class CpuScheduler:
         """Start measuring running invocations that have no baseline yet."""
         now = time.perf_counter()
         for slot in self._running:
-            if slot.probe is not None and slot.mark_demand_s is None:
-                slot.mark_demand_s = slot.probe.read()
+            if slot.probe is not None and slot.mark is None:
+                slot.mark = slot.probe.read()
                 slot.mark_wall_s = now
 
     def _tick(self) -> None:
-        """Re-charge running invocations with what they wanted since the last tick."""
+        """Re-charge running invocations with what they wanted over the last window."""
         self._timer = None
         if not self._waiters:
             return
         now = time.perf_counter()
         total = 0.0
         for slot in self._running:
-            probe = slot.probe
-            if probe is not None:
-                current = probe.read()
-                if current is not None:
-                    if slot.mark_demand_s is None:
-                        slot.mark_demand_s, slot.mark_wall_s = current, now
-                    elif now - slot.mark_wall_s >= WINDOW_S:
-                        demand_s, wall_s = current - slot.mark_demand_s, now - slot.mark_wall_s
-                        slot.charge = demand_share(demand_s, wall_s)
-                        if slot.learner is not None:
-                            slot.learner.estimate = slot.learner.estimate.add(demand_s, wall_s)
-                        slot.mark_demand_s, slot.mark_wall_s = current, now
+            self._remeasure(slot, now)
             total += slot.charge
         self._demand = total
         self._wake()
         if self._waiters:
             self._timer = asyncio.get_running_loop().call_later(self._tick_s, self._tick)
+
+    @staticmethod
+    def _remeasure(slot: Slot, now: float) -> None:
+        probe, worker = slot.probe, slot.worker
+        # a worker whose answer waits for the loop is idle but not free: lowering its charge
+        # would admit invocations that find no idle environment and start new ones
+        if probe is None or worker is None or worker.answered():
+            return
+        current = probe.read()
+        if current is None:
+            return
+        if slot.mark is None:
+            slot.mark, slot.mark_wall_s = current, now
+        elif now - slot.mark_wall_s >= WINDOW_S:
+            share = cpu_share(*current.since(slot.mark), now - slot.mark_wall_s)
+            # runnable now: its wait for a CPU may not be counted yet (see cpuprobe)
+            slot.charge = max(share, slot.charge) if probe.runnable() else share
+            slot.mark, slot.mark_wall_s = current, now

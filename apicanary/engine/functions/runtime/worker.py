@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import math
 import os
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +113,21 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self.returncode is None and not self._killed and not self._reaping
+
+    def answered(self) -> bool:
+        """Whether the worker has answered and waits for the event loop to hand its reply
+        back (in the pipe, or read but not yet taken by the invocation): it is done, not
+        idle in its handler."""
+        inbox = self._inbox
+        if inbox is not None and inbox.done():
+            return True
+        if self._fds_closed:
+            return False
+        try:
+            pending = fcntl.ioctl(self._response_fd, termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return False
+        return int.from_bytes(pending, sys.byteorder) > 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
