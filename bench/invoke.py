@@ -380,8 +380,7 @@ def run(quick: bool) -> str:
             ],
         ),
         "",
-        f"Worker processes per version: {_workers_per_version()} (the engine's default on "
-        f"{os.cpu_count()} CPUs); 8 callers queue for them.",
+        f"Worker processes per version: {_workers_per_version()} ({os.cpu_count()} CPUs).",
     ]
     return "\n".join(out)
 
@@ -389,7 +388,10 @@ def run(quick: bool) -> str:
 def _workers_per_version() -> str:
     from apicanary.engine.engine import default_workers_per_version
 
-    return str(default_workers_per_version())
+    fixed = default_workers_per_version()
+    if fixed is None:
+        return "one per concurrent invocation, computing ones held at two per core"
+    return f"at most {fixed} (APICANARY_WORKERS_PER_VERSION); 8 callers queue for them"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -29,6 +29,8 @@ Exposed families (label values are strings; a missing function/version is ``""``
 ``..._workers_replaced_total``                        counter
 ``apicanary_runtime_in_flight``,                      gauge /    —
 ``apicanary_runtime_throttles_total``                 counter
+``apicanary_runtime_environments``,                   gauge /    —
+``..._cpu_waiting``; ``..._cpu_waits_total``          counter
 ``apicanary_rollouts_active``                         gauge      —
 ``apicanary_rollout_weight_percent``                  gauge      rollout, function, alias, status
 ====================================================  =========  =================================
@@ -265,6 +267,22 @@ class EngineCollector:
             "apicanary_runtime_throttles",
             "Invocations refused for lack of concurrency.",
             value=stats.get("throttles", 0),
+        )
+        yield GaugeMetricFamily(
+            "apicanary_runtime_environments",
+            "Execution environments (worker processes) alive or starting.",
+            value=stats.get("environments", 0),
+        )
+        cpu = stats.get("cpu", {})
+        yield GaugeMetricFamily(
+            "apicanary_runtime_cpu_waiting",
+            "Invocations waiting for the CPU admission now.",
+            value=cpu.get("waiting", 0),
+        )
+        yield CounterMetricFamily(
+            "apicanary_runtime_cpu_waits",
+            "Invocations that waited for the CPU admission.",
+            value=cpu.get("waits", 0),
         )
 
     def _rollouts(self) -> Iterator[Metric]:
