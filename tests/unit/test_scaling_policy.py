@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from apicanary.engine.functions.runtime.cpuprobe import CpuProbe, CpuReading
 from apicanary.engine.functions.runtime.policy import (
     Capacity,
     ShareEstimate,
@@ -132,5 +133,58 @@ def test_disabled_admission_never_waits() -> None:
         sched = CpuScheduler(1, enabled=False)
         slots = [await sched.admit(Version(None)) for _ in range(10)]
         assert sched.waits == 0 and len(slots) == 10
+
+    asyncio.run(scenario())
+
+
+class FakeProbe(CpuProbe):
+    """Counters and run state set by the test."""
+
+    def __init__(self) -> None:
+        super().__init__(-1, -1)
+        self.on_cpu_s = 0.0
+        self.is_runnable = False
+
+    def read(self) -> CpuReading | None:
+        return CpuReading(self.on_cpu_s, 0.0)
+
+    def runnable(self) -> bool:
+        return self.is_runnable
+
+    def close(self) -> None:
+        pass
+
+
+class FakeWorker:
+    def __init__(self) -> None:
+        self.done = False
+
+    def answered(self) -> bool:
+        return self.done
+
+
+def test_a_running_invocation_found_asleep_is_recharged_and_lets_a_waiter_in() -> None:
+    """A version taught to expect CPU starts an invocation that then sleeps: re-measured
+    over a window, its charge drops and the waiting invocation starts. While the worker is
+    runnable (its wait for a CPU may not be counted yet), or once it has answered (it is done,
+    not free), the charge stays."""
+
+    async def scenario() -> None:
+        sched = CpuScheduler(2, enabled=True, tick_s=0.01)
+        cpu = Version(1.0)
+        running, answered = await sched.admit(cpu), await sched.admit(cpu)
+        probe, done = FakeProbe(), FakeWorker()
+        done.done = True
+        running.attach(FakeWorker(), probe)
+        answered.attach(done, FakeProbe())
+        probe.is_runnable = True  # and no CPU counted: as if queued for a CPU
+        waiter = asyncio.ensure_future(sched.admit(cpu))
+        await asyncio.sleep(0.15)  # several windows
+        assert (running.charge, answered.charge) == (1.0, 1.0) and not waiter.done()
+        probe.is_runnable = False  # asleep, still no CPU: a handler waiting on I/O
+        await asyncio.sleep(0.15)
+        assert running.charge == 0.0 and answered.charge == 1.0
+        assert waiter.done()
+        sched.close()
 
     asyncio.run(scenario())

@@ -3,9 +3,10 @@
 ``Runtime.invoke`` admits the request against the function's reserved concurrency and the
 account's limit (throttling like Lambda), then against the machine's CPU
 (:mod:`.scheduler`: an invocation of a version measured to compute waits while the running
-ones already want every core; one that waits on I/O never does), takes an idle environment
-of the version (the most recently used) or starts a new one (a cold start, reported as
-``Init Duration``), runs the request on it and puts the environment back if it survived.
+ones already want ``cpu_admission`` CPUs per core; one that waits on I/O never does), takes
+an idle environment of the version (the most recently used) or starts a new one (a cold
+start, reported as ``Init Duration``), runs the request on it and puts the environment back
+if it survived.
 
 Environments are bounded by ``limit`` (:class:`.policy.Capacity`: a count and a budget for the
 sum of their MemorySize); one that does not fit first stops the least recently used idle
@@ -105,7 +106,10 @@ class Runtime:
         self._limit = limit or default_limit(physical_memory_mb())
         self._live = Capacity(0, 0)
         self._probes: dict[Worker, CpuProbe] = {}
-        self._measurable = CpuProbe.open(os.getpid()) is not None
+        own = CpuProbe.open(os.getpid())
+        self._measurable = own is not None
+        if own is not None:
+            own.close()
         self._cpu = CpuScheduler(
             (cores or usable_cores()) * (cpu_admission or 1.0),
             enabled=cpu_admission is not None and self._measurable and max_workers_per_pool is None,
