@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench.common import REPO, exit_on_sigterm, machine_facts, table
 
-OUR_BENCHES = ("gateway", "invoke", "propagation", "scale", "crash", "recording")
+OUR_BENCHES = ("gateway", "invoke", "propagation", "scale", "crash", "recording", "concurrency")
 
 
 def _ours(name: str) -> Callable[[bool], str]:

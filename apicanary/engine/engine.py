@@ -48,7 +48,7 @@ from apicanary.engine.logs.feed import (
 from apicanary.engine.logs.store import LogStore
 from apicanary.engine.logs.tail import SESSION_LIMIT_S
 from apicanary.engine.telemetry import TelemetryLog
-from apicanary.errors import AwsApiError
+from apicanary.errors import AwsApiError, BadInputError
 from apicanary.store import Store
 
 DEFAULT_STATE_DIR = Path(".apicanary")
@@ -68,12 +68,20 @@ def cpu_admission() -> float | None:
     """``APICANARY_CPU_ADMISSION``: the CPU demand admitted per core, or ``off`` (no CPU
     admission: a process per concurrent invocation). For diagnostics and benchmarks."""
     configured = os.environ.get("APICANARY_CPU_ADMISSION", "").strip().lower()
-    if configured in ("off", "0", "false"):
+    if not configured:
+        return DEFAULT_ADMISSION
+    if configured == "off":
         return None
     try:
-        return max(1.0, float(configured)) if configured else DEFAULT_ADMISSION
+        value = float(configured)
     except ValueError:
-        return DEFAULT_ADMISSION
+        value = float("nan")
+    if not 1.0 <= value <= 64.0:
+        raise BadInputError(
+            f"APICANARY_CPU_ADMISSION {configured!r} must be 'off' or CPUs admitted per core, "
+            "from 1 to 64"
+        )
+    return value
 
 
 def environment_limits(max_environments: int | None) -> tuple[Capacity, int]:

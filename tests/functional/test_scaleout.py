@@ -21,7 +21,9 @@ import orjson
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from click.testing import CliRunner
 
+from apicanary.cli.main import cli
 from tests.support.local import ServerProcess, aws_client, running_server
 
 PROJECT = Path(__file__).parent / "projects" / "scaleout" / "template.yaml"
@@ -153,3 +155,19 @@ def test_idle_environments_are_reaped_and_the_next_invocation_is_a_cold_start(
     )
     tail = base64.b64decode(answer["LogResult"]).decode()
     assert "Init Duration:" in tail and "REPORT RequestId:" in tail
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "named"),
+    [
+        ("--max-environments", "0", "0 is not in the range 1<=x<=1000"),
+        ("--max-environments", "1001", "1001 is not in the range 1<=x<=1000"),
+        ("--idle-timeout", "0", "0 is not in the range x>0"),
+    ],
+)
+def test_bad_limits_are_refused_naming_the_flag(
+    tmp_path: Path, flag: str, value: str, named: str
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--state-dir", str(tmp_path), flag, value])
+    assert result.exit_code == 2
+    assert flag in result.output and named in result.output

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from apicanary.engine.engine import cpu_admission
 from apicanary.engine.functions.runtime.cpuprobe import CpuProbe, CpuReading
 from apicanary.engine.functions.runtime.policy import (
     Capacity,
@@ -18,6 +19,7 @@ from apicanary.engine.functions.runtime.policy import (
     may_start,
 )
 from apicanary.engine.functions.runtime.scheduler import CpuScheduler
+from apicanary.errors import BadInputError
 
 
 def test_share_estimate_is_time_weighted_and_recent() -> None:
@@ -188,3 +190,22 @@ def test_a_running_invocation_found_asleep_is_recharged_and_lets_a_waiter_in() -
         sched.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", 2.0), ("off", None), ("1", 1.0), (" 3.5 ", 3.5)]
+)
+def test_cpu_admission_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: float | None
+) -> None:
+    monkeypatch.setenv("APICANARY_CPU_ADMISSION", value)
+    assert cpu_admission() == expected
+
+
+@pytest.mark.parametrize("value", ["0.5", "lots", "100"])
+def test_a_bad_cpu_admission_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("APICANARY_CPU_ADMISSION", value)
+    with pytest.raises(BadInputError, match=rf"APICANARY_CPU_ADMISSION '{value}' must be"):
+        cpu_admission()
