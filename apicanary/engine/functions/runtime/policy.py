@@ -14,13 +14,15 @@ more workers, feeding on itself), and a worker that sleeps on I/O stays near 0 h
 other processes on the machine kept it queued before it could read its answer.
 
 An invocation may start while the machine's demand (the sum of the running invocations'
-charges) plus its own expected share stays within the cores; otherwise it waits for demand
-to drop (an invocation ending, or a running one measured to be waiting on I/O). An
-invocation always starts when nothing is running, and when it is expected to want less than
-``LIGHT_SHARE`` of a CPU. A version's expected share is the
-wall-time-weighted average of its recent invocations (:class:`ShareEstimate`); before its
-first measured invocation it is ``unknown_share`` (1.0 where demand can be measured: assume
-CPU until measured; a running invocation is re-measured within a few milliseconds).
+charges) plus its own expected share stays within the budget (cores times
+``DEFAULT_ADMISSION``, with ``LIGHT_SHARE`` of slack); otherwise it waits for demand to drop
+(an invocation ending, or a running one measured to be asleep on I/O). An invocation always
+starts when nothing is running, and when it is expected to want less than ``LIGHT_SHARE`` of
+a CPU. A version's expected share is the time-weighted average of its recent invocations'
+shares (:class:`ShareEstimate`, measured when each answers, against the handler's own
+duration); before its first measured invocation it is ``unknown_share`` (1.0 where shares
+can be measured: assume CPU until measured; a running invocation is re-measured over 50 ms
+windows while anyone waits, see :mod:`.scheduler`).
 """
 
 from __future__ import annotations
