@@ -21,6 +21,7 @@ from apicanary.clock import Clock, SystemClock
 from apicanary.engine.apigateway.service import ApiGatewayService
 from apicanary.engine.apigatewayv2.service import HttpApiService
 from apicanary.engine.cloudwatch.alarms.service import AlarmEngine
+from apicanary.engine.cloudwatch.concurrency import concurrency_points
 from apicanary.engine.cloudwatch.feed import MetricFeed
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.functions.codestore import CodeStore
@@ -214,6 +215,9 @@ class Engine:
     def housekeeping(self) -> None:
         """Periodic work off the hot path: ingest metrics, evaluate alarms, persist."""
         self.feed.drain()
+        total, peaks = self.runtime.take_concurrency_peaks()
+        if total:
+            self.metrics.put_many(concurrency_points(self.clock.now(), total, peaks))
         self.alarms.evaluate()
         self._flush_logs()
 

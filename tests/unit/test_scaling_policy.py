@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from apicanary.engine.cloudwatch.concurrency import concurrency_points
 from apicanary.engine.engine import cpu_admission
 from apicanary.engine.functions.runtime.cpuprobe import CpuProbe, CpuReading
 from apicanary.engine.functions.runtime.policy import (
@@ -209,3 +210,13 @@ def test_a_bad_cpu_admission_is_refused_naming_it(
     monkeypatch.setenv("APICANARY_CPU_ADMISSION", value)
     with pytest.raises(BadInputError, match=rf"APICANARY_CPU_ADMISSION '{value}' must be"):
         cpu_admission()
+
+
+def test_concurrent_executions_points() -> None:
+    assert concurrency_points(100.0, 0, {}) == []
+    points = concurrency_points(100.0, 5, {"b": 2, "a": 3, "idle": 0})
+    assert points == [
+        (("AWS/Lambda", "ConcurrentExecutions", ()), 100.0, 5.0, "Count"),
+        (("AWS/Lambda", "ConcurrentExecutions", (("FunctionName", "a"),)), 100.0, 3.0, "Count"),
+        (("AWS/Lambda", "ConcurrentExecutions", (("FunctionName", "b"),)), 100.0, 2.0, "Count"),
+    ]

@@ -14,7 +14,8 @@ and ``{ApiId, Stage}`` (docs/aws-semantics.md, "HTTP APIs").
 The hot path only appends the record to a list (:meth:`MetricFeed.add`); :meth:`drain` turns
 everything pending into points and ingests them in one ``put_many``; the engine calls it a few
 times a second. Metric keys are built once per distinct dimension set and cached.
-``ConcurrentExecutions`` is not emitted (the runtime's in-flight count is in its stats).
+``ConcurrentExecutions`` comes from the runtime's in-flight peaks instead
+(:mod:`.concurrency`, put by the engine's housekeeping).
 :meth:`MetricFeed.on_drain` hands each drained batch to observers too (the Prometheus
 collector keeps its cumulative counters that way, off the hot path).
 """

@@ -122,6 +122,8 @@ class Runtime:
         self._memwatch = MemoryWatch()
         self._in_flight: dict[str, int] = {}
         self._total_in_flight = 0
+        self._peaks: dict[str, int] = {}
+        self._peak_total = 0
         self._throttles = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
@@ -164,6 +166,10 @@ class Runtime:
             raise _throttle("ConcurrentInvocationLimitExceeded")
         self._in_flight[function] = in_flight + 1
         self._total_in_flight += 1
+        if in_flight + 1 > self._peaks.get(function, 0):
+            self._peaks[function] = in_flight + 1
+        if self._total_in_flight > self._peak_total:
+            self._peak_total = self._total_in_flight
         try:
             return await self._run(spec, payload, request_id, invoked_function_arn)
         finally:
@@ -365,6 +371,14 @@ class Runtime:
             self._schedule_reaper()
 
     # --- introspection, logs, shutdown -----------------------------------------------------
+
+    def take_concurrency_peaks(self) -> tuple[int, dict[str, int]]:
+        """The most invocations in flight at once since the previous call, in all and per
+        function (CloudWatch's ``ConcurrentExecutions``); the next period starts from the
+        invocations in flight now."""
+        total, peaks = self._peak_total, self._peaks
+        self._peak_total, self._peaks = self._total_in_flight, dict(self._in_flight)
+        return total, peaks
 
     def stats(self) -> dict[str, Any]:
         """Workers per pool (alive, idle, busy, measured CPU share), cold starts, replaced
