@@ -13,6 +13,9 @@ not yet rolled up); periods older than that tier's retention have no datapoint (
 CloudWatch). Periods are aligned to multiples of the period since the epoch (so 10-second alarm
 periods start at :00, :10...); a datapoint's timestamp is its period's start. Timestamps are
 epoch seconds (floats) throughout.
+
+Over 400 lines because ingestion, roll-up and queries share one lock and one set of series;
+splitting them would spread that invariant over modules.
 """
 
 from __future__ import annotations
@@ -180,6 +183,24 @@ class MetricStore:
                 if not bucket.dirty:
                     bucket.dirty = True
                     dirty.append((series, 0, second, bucket))
+
+    def put_buckets(self, buckets: Iterable[tuple[MetricKey, int, Bucket, str]]) -> None:
+        """Ingest prebuilt 1-second buckets ``(key, second, bucket, unit)`` (the metric feed's
+        per-second folds): each is merged exactly, as its samples one by one would be. A
+        bucket may be shared by several keys; it is never kept or changed here."""
+        with self._lock:
+            series_map = self._series
+            rolled_until = self._rolled_until
+            dirty = self._dirty
+            for key, second, bucket, unit in buckets:
+                series = series_map.get(key)
+                if series is None:
+                    series = self._new_series(key, unit)
+                if second < rolled_until:
+                    for index, res in enumerate(self._resolutions):
+                        merge_into(series, index, second - second % res, bucket, dirty)
+                else:
+                    merge_into(series, 0, second, bucket, dirty)
 
     def _put_repeated(self, key: MetricKey, ts: float, value: float, unit: str, n: int) -> None:
         with self._lock:
