@@ -18,11 +18,12 @@ Answers also carry ``x-apicanary-executed-version`` (local only, see :data:`VERS
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import random
 import re
 import time
-import uuid
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import orjson
@@ -31,6 +32,8 @@ from apicanary.arns import DEFAULT_ACCOUNT
 from apicanary.clock import Clock
 from apicanary.engine.apigateway.snapshot import GatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
+from apicanary.engine.functions.model import ResolvedTarget
+from apicanary.engine.functions.runtime import InvocationOutcome
 from apicanary.engine.gateway import responses
 from apicanary.engine.gateway.compiled import (
     EMPTY_GATEWAY,
@@ -40,6 +43,7 @@ from apicanary.engine.gateway.compiled import (
 )
 from apicanary.engine.gateway.events import build_rest_v1_event
 from apicanary.engine.gateway.http_api import HttpApiGateway
+from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.messages import (
     GatewayReply,
     GatewayRequest,
@@ -56,6 +60,8 @@ _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNOREC
 #: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
 #: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
 VERSION_HEADER = b"x-apicanary-executed-version"
+
+log = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -77,6 +83,8 @@ class Gateway:
         self._listeners: list[RecordListener] = []
         self._tap: RequestTap | None = None
         self._http: HttpApiGateway | None = None
+        self._ids = random.Random(os.urandom(16))
+        self._running: set[asyncio.Task[None]] = set()
 
     @property
     def view(self) -> CompiledGateway:
@@ -98,17 +106,48 @@ class Gateway:
         self._tap = tap
 
     async def handle(self, request: GatewayRequest) -> GatewayReply:
-        started = time.perf_counter()
-        timestamp = self._clock.now()
-        request_id = str(uuid.uuid4())
-        view = self._view
+        """The reply to ``request``; never raises (failures are API Gateway's answers)."""
+        return await self.dispatch(request)
+
+    def dispatch(self, request: GatewayRequest) -> asyncio.Future[GatewayReply]:
+        """Start handling ``request``; the returned future gets the reply (never an exception).
+
+        Routing, resolution and the event are done here, synchronously. An invocation is one
+        task plus one timer handle for the integration timeout: when the timer fires first,
+        the future gets API Gateway's 504 while the function keeps running, as on AWS.
+        """
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[GatewayReply] = loop.create_future()
         http = self._http
         if http is not None and http.view.apis:  # the one seam to the HTTP API path
-            http_api = http.select(request, len(view.apis))
+            http_api = http.select(request, len(self._view.apis))
             if http_api is not None:
-                return await http.handle(http_api, request, self._listeners, self._tap)
-            if not view.apis:
-                return http.unselected()
+                coroutine = http.handle(http_api, request, self._listeners, self._tap)
+                self._track(loop.create_task(_resolve(answer, coroutine)))
+                return answer
+            if not self._view.apis:
+                answer.set_result(http.unselected())
+                return answer
+        call = self._prepare(request)
+        if type(call) is GatewayReply:
+            answer.set_result(call)
+            return answer
+        assert isinstance(call, _Call)
+        call.timer = loop.call_later(call.timeout_s, self._expire, call, answer)
+        self._track(loop.create_task(self._invoke(call, answer)))
+        return answer
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Hold a reference to ``task`` until it is done (the loop keeps only weak ones)."""
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def _prepare(self, request: GatewayRequest) -> GatewayReply | _Call:
+        """Everything before the invocation: a fixed answer, or the call to make."""
+        started = time.perf_counter()
+        timestamp = self._clock.now()
+        request_id = _request_id(self._ids)
+        view = self._view
         api, path = self._select_api(view, request)
         if api is None:
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
@@ -156,43 +195,79 @@ class Gateway:
             request_time_ms=int(timestamp * 1000),
             account_id=self._account_id,
         )
-        invoke_started = time.perf_counter()
-        invocation = asyncio.ensure_future(
-            self._functions.invoke_target(target, orjson.dumps(event), request_id)
-        )
+        return _Call(
+            record, target, orjson.dumps(event), started, integration.timeout_s, api.binary,
+            _header(request, "accept"),
+        )  # fmt: skip
+
+    async def _invoke(self, call: _Call, answer: asyncio.Future[GatewayReply]) -> None:
+        record = call.record
+        call.invoke_started = time.perf_counter()
         try:
-            outcome = await asyncio.wait_for(
-                asyncio.shield(invocation), timeout=integration.timeout_s
+            outcome = await self._functions.invoke_target(
+                call.target, call.payload, record.request_id
             )
-        except TimeoutError:
-            # API Gateway gives up; the function keeps running, as on AWS
-            invocation.add_done_callback(_swallow)
-            record.integration_ms = (time.perf_counter() - invoke_started) * 1000
-            timeout = responses.INTEGRATION_TIMEOUT
-            return self._finish(record, timeout, started, "IntegrationTimeout")
         except AwsApiError as error:
-            record.integration_ms = (time.perf_counter() - invoke_started) * 1000
+            if answer.done():
+                return  # the integration timed out first; that was the answer
+            call.cancel_timer()
+            record.integration_ms = (time.perf_counter() - call.invoke_started) * 1000
             kind = "Throttled" if error.code == "TooManyRequestsException" else error.code
-            return self._finish(record, responses.INTEGRATION_REJECTED, started, kind)
+            answer.set_result(
+                self._finish(record, responses.INTEGRATION_REJECTED, call.started, kind)
+            )
+            return
         except Exception:  # the runtime failed: never let one request take the gateway down
-            return self._finish(record, responses.INTEGRATION_REJECTED, started, "RuntimeFailure")
-        record.integration_ms = (time.perf_counter() - invoke_started) * 1000
+            if not answer.done():
+                call.cancel_timer()
+                answer.set_result(
+                    self._finish(
+                        record, responses.INTEGRATION_REJECTED, call.started, "RuntimeFailure"
+                    )
+                )
+            return
+        if answer.done():
+            return  # timed out (or the caller gave up): the function ran on regardless
+        call.cancel_timer()
+        try:
+            reply = self._reply(call, outcome)
+        except Exception:  # a bug in parsing must not leave the client without an answer
+            reply = self._finish(
+                record, responses.FUNCTION_ERROR, call.started, "MalformedProxyResponse"
+            )
+        answer.set_result(reply)
+
+    def _reply(self, call: _Call, outcome: InvocationOutcome) -> GatewayReply:
+        record = call.record
+        record.integration_ms = (time.perf_counter() - call.invoke_started) * 1000
         record.cold_start = outcome.cold_start
         if outcome.function_error is not None:
-            return self._finish(record, responses.FUNCTION_ERROR, started, outcome.error_type)
+            return self._finish(record, responses.FUNCTION_ERROR, call.started, outcome.error_type)
         parsed = parse_proxy_response(
-            outcome.payload, binary_media_types=api.binary, accept_header=_header(request, "accept")
+            outcome.payload, binary_media_types=call.binary, accept_header=call.accept
         )
         if isinstance(parsed, MalformedResponse):
-            return self._finish(record, responses.FUNCTION_ERROR, started, "MalformedProxyResponse")
+            return self._finish(
+                record, responses.FUNCTION_ERROR, call.started, "MalformedProxyResponse"
+            )
         headers = (
             *parsed.headers,
-            (b"x-amzn-RequestId", request_id.encode()),
-            (VERSION_HEADER, target.executed_version.encode()),
+            (b"x-amzn-RequestId", record.request_id.encode()),
+            (VERSION_HEADER, call.target.executed_version.encode()),
         )
         reply = GatewayReply(parsed.status, headers, parsed.body)
-        self._record(record, reply.status, started, None)
+        self._record(record, reply.status, call.started, None)
         return reply
+
+    def _expire(self, call: _Call, answer: asyncio.Future[GatewayReply]) -> None:
+        """The integration timeout fired: API Gateway gives up, the function keeps running."""
+        call.timer = None
+        if answer.done():
+            return
+        record = call.record
+        record.integration_ms = (time.perf_counter() - call.invoke_started) * 1000
+        timeout = responses.INTEGRATION_TIMEOUT
+        answer.set_result(self._finish(record, timeout, call.started, "IntegrationTimeout"))
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -256,6 +331,40 @@ class Gateway:
         )
         for listener in self._listeners:
             listener(record)
+
+
+class _Call:
+    """One invocation the gateway is making: what to send, and what the reply needs."""
+
+    __slots__ = (
+        "accept", "binary", "invoke_started", "payload", "record", "started", "target",
+        "timeout_s", "timer",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        record: _RecordDraft,
+        target: ResolvedTarget,
+        payload: bytes,
+        started: float,
+        timeout_s: float,
+        binary: BinaryMediaTypes,
+        accept: str | None,
+    ) -> None:
+        self.record = record
+        self.target = target
+        self.payload = payload
+        self.started = started
+        self.timeout_s = timeout_s
+        self.binary = binary
+        self.accept = accept
+        self.invoke_started = started
+        self.timer: asyncio.TimerHandle | None = None
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 class _RecordDraft:
@@ -331,6 +440,31 @@ def _header(request: GatewayRequest, name: str) -> str | None:
     return None
 
 
-def _swallow(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
+async def _resolve(
+    answer: asyncio.Future[GatewayReply], reply: Coroutine[Any, Any, GatewayReply]
+) -> None:
+    """Put what ``reply`` returns into ``answer`` (an internal error if it raises)."""
+    try:
+        result = await reply
+    except Exception:  # never leave a client without an answer
+        log.exception("the HTTP API path failed")
+        result = GatewayReply(500, _JSON, b'{"message":"Internal Server Error"}')
+    if not answer.done():
+        answer.set_result(result)
+
+
+_JSON = ((b"content-type", b"application/json"),)
+
+
+def _request_id(ids: random.Random) -> str:
+    """A random (version 4) UUID, as AWS's request ids are; a third of ``uuid.uuid4``'s cost.
+
+    ``ids`` is seeded from the OS, never from the injected RNG: a ``--seed`` makes canary
+    draws repeatable, but request ids must stay unique across runs.
+    """
+    h = "%032x" % (ids.getrandbits(128) & _V4_MASK | _V4_BITS)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_V4_MASK = ~(0xF000 << 64) & ~(0xC000 << 48)
+_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
