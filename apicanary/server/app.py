@@ -29,7 +29,7 @@ from apicanary.rollout.scheduler import Scheduler
 from apicanary.server import dashboard, deploy_api, rollouts_api
 from apicanary.server.auth import TOKEN_ENV, ControlAuth
 from apicanary.server.control import build_control_app
-from apicanary.server.data import GatewayApp
+from apicanary.server.data import GatewayServer
 from apicanary.server.runner import Listener, serve_all
 
 LIVE_TAIL_LIMIT_ENV = "APICANARY_LIVE_TAIL_LIMIT_S"
@@ -141,7 +141,7 @@ class LocalServer:
             ],
         )
         listeners = [
-            Listener("gateway", GatewayApp(engine.gateway), self.host, self.gateway_port),
+            Listener("gateway", GatewayServer(engine.gateway), self.host, self.gateway_port),
             Listener(
                 "control",
                 ControlAuth(control, token=os.environ.get(TOKEN_ENV)),

@@ -1,8 +1,10 @@
-"""Run the gateway and the control plane as two uvicorn servers in one event loop.
+"""Run the gateway and the control plane in one event loop.
 
 One process and one loop: the gateway, the control API and the rollout scheduler share the
-engine's in-memory state with no locking beyond the loop itself. Signals are handled once
-here (SIGINT/SIGTERM stop both servers gracefully, a second SIGINT forces it).
+engine's in-memory state with no locking beyond the loop itself. The control plane is an ASGI
+app under uvicorn; the gateway is a raw protocol server (:class:`RawServer`, see
+``server/data.py``). Signals are handled once here (SIGINT/SIGTERM stop every server
+gracefully, a second SIGINT forces it).
 """
 
 from __future__ import annotations
@@ -13,16 +15,25 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import uvicorn
 
 from apicanary.errors import BadInputError
 
 
+@runtime_checkable
+class RawServer(Protocol):
+    """A server that runs its own protocol on a bound socket instead of an ASGI app."""
+
+    async def start(self, sock: socket.socket) -> None: ...
+
+    async def stop(self, grace_s: float = 5.0) -> None: ...
+
+
 @dataclass(frozen=True)
 class Listener:
-    """One server to run: an ASGI app on host:port."""
+    """One server to run: an ASGI app (or a :class:`RawServer`) on host:port."""
 
     name: str
     app: Any
@@ -49,6 +60,17 @@ async def serve_all(
     """Serve every listener until a signal arrives or ``stop`` is set; ``on_stopping`` is
     called when stopping begins (long-lived responses, such as Live Tail streams, end then
     instead of holding the graceful shutdown)."""
+    sockets = [bind_socket(listener) for listener in listeners]
+    raw = [
+        (listener.app, sock)
+        for listener, sock in zip(listeners, sockets, strict=True)
+        if isinstance(listener.app, RawServer)
+    ]
+    asgi = [
+        (listener, sock)
+        for listener, sock in zip(listeners, sockets, strict=True)
+        if not isinstance(listener.app, RawServer)
+    ]
     servers = [
         _QuietServer(
             uvicorn.Config(
@@ -62,12 +84,13 @@ async def serve_all(
                 timeout_graceful_shutdown=5,
             )
         )
-        for listener in listeners
+        for listener, _ in asgi
     ]
-    sockets = [bind_socket(listener) for listener in listeners]
     loop = asyncio.get_running_loop()
+    exiting = asyncio.Event()
 
     def request_exit() -> None:
+        exiting.set()
         if on_stopping is not None:
             on_stopping()
         for server in servers:
@@ -84,9 +107,11 @@ async def serve_all(
             pass
     tasks = [
         asyncio.create_task(server.serve(sockets=[sock]))
-        for server, sock in zip(servers, sockets, strict=True)
+        for server, (_, sock) in zip(servers, asgi, strict=True)
     ]
     try:
+        for server_, sock in raw:
+            await server_.start(sock)
         while not all(server.started for server in servers):
             if any(task.done() for task in tasks):
                 for task in tasks:
@@ -101,10 +126,15 @@ async def serve_all(
         if stop is not None:
             await stop.wait()
             request_exit()
-        await asyncio.gather(*tasks)
+        if tasks:
+            await asyncio.gather(*tasks)
+        else:
+            await exiting.wait()
     finally:
         request_exit()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(
+            *tasks, *(server_.stop(5.0) for server_, _ in raw), return_exceptions=True
+        )
         for sig in installed:
             loop.remove_signal_handler(sig)
 
