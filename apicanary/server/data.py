@@ -12,7 +12,7 @@ HTTP behaviour (what uvicorn did before, kept):
   idle connections closed after :data:`KEEP_ALIVE_S`;
 * pipelining: requests of one connection are answered in order, one in the gateway at a time;
 * request bodies by ``Content-Length`` or chunked; ``Expect: 100-continue`` is answered
-  ``100 Continue`` when the request reaches the gateway's turn;
+  ``100 Continue`` once the answers to earlier pipelined requests are out;
 * bodies above API Gateway's 10 MB payload quota are answered 413 ``Request Too Long`` and
   the connection closed: right away for ``Expect: 100-continue`` (no body is sent), else
   after the body was read and dropped (up to 40 MB), so that a client still sending reads
@@ -82,7 +82,7 @@ class _Date:
 class _Pending:
     """A request read off the wire and waiting for its turn (or a fixed answer for it)."""
 
-    __slots__ = ("expect_continue", "head", "keep_alive", "reply", "request")
+    __slots__ = ("head", "keep_alive", "reply", "request")
 
     def __init__(
         self,
@@ -90,13 +90,11 @@ class _Pending:
         reply: GatewayReply | None,
         keep_alive: bool,
         head: bool,
-        expect_continue: bool,
     ) -> None:
         self.request = request
         self.reply = reply
         self.keep_alive = keep_alive
         self.head = head
-        self.expect_continue = expect_continue
 
 
 class GatewayServer:
@@ -152,6 +150,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._body_bytes = 0
         self._rejected: GatewayReply | None = None
         self._expect_continue = False
+        self._continue_owed = False
         self._length: int | None = None
 
     # -- connection -----------------------------------------------------------------------
@@ -188,7 +187,7 @@ class GatewayProtocol(asyncio.Protocol):
                 self._next()
         except httptools.HttpParserError:
             self._closing = True
-            self._enqueue(_Pending(None, self._rejected or _BAD_REQUEST, False, False, False))
+            self._enqueue(_Pending(None, self._rejected or _BAD_REQUEST, False, False))
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -219,6 +218,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._body_bytes = 0
         self._rejected = None
         self._expect_continue = False
+        self._continue_owed = False
         self._length = None
 
     def on_url(self, url: bytes) -> None:
@@ -247,6 +247,12 @@ class GatewayProtocol(asyncio.Protocol):
             if self._expect_continue or length > _DISCARD_LIMIT:
                 # refuse before the body is sent: answer 413 and close
                 raise httptools.HttpParserCallbackError("body too large")
+        elif self._expect_continue:
+            # the client waits for this before it sends the body; owed until the answers to
+            # earlier pipelined requests are out, so that the wire stays in order
+            self._continue_owed = True
+            if not self._busy and not self._queue:
+                self._send_continue()
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
@@ -263,7 +269,7 @@ class GatewayProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self._rejected is not None:
-            self._enqueue(_Pending(None, self._rejected, False, False, False))
+            self._enqueue(_Pending(None, self._rejected, False, False))
             self._closing = True
             return
         parser = self._parser
@@ -291,7 +297,7 @@ class GatewayProtocol(asyncio.Protocol):
             host=host,
         )
         keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
-        pending = _Pending(request, None, keep_alive, method == "HEAD", self._expect_continue)
+        pending = _Pending(request, None, keep_alive, method == "HEAD")
         self._enqueue(pending)
 
     # -- answering ------------------------------------------------------------------------
@@ -313,8 +319,6 @@ class GatewayProtocol(asyncio.Protocol):
                 self._write(pending.reply, pending.keep_alive, pending.head)
                 continue
             assert pending.request is not None
-            if pending.expect_continue:
-                self._transport.write(_CONTINUE)
             answer = self._gateway.dispatch(pending.request)
             if answer.done():
                 queue.popleft()
@@ -323,12 +327,19 @@ class GatewayProtocol(asyncio.Protocol):
             self._busy = True
             answer.add_done_callback(self._on_answer)
         if not self._busy and not queue:
+            if self._continue_owed:
+                self._send_continue()
             if self._closing and self._transport is not None:
                 self._transport.close()
             else:
                 self._arm_idle_timer()
         if len(queue) < MAX_PIPELINED and not self._write_paused:
             self._resume_reading()
+
+    def _send_continue(self) -> None:
+        self._continue_owed = False
+        if self._transport is not None:
+            self._transport.write(_CONTINUE)
 
     def _on_answer(self, answer: asyncio.Future[GatewayReply]) -> None:
         self._busy = False
