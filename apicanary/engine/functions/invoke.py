@@ -34,6 +34,7 @@ from apicanary.engine.functions.model import (
 from apicanary.engine.functions.runtime import ExecutionSpec, InvocationOutcome
 from apicanary.errors import AwsApiError, invalid_parameter, not_found
 
+_NAME_CACHE = 4096
 SOURCE_RECHECK_S = 1.0
 """How often (at most) an unqualified call re-reads a template function's source tree."""
 
@@ -90,6 +91,9 @@ class FunctionInvoker:
         self._refresh_source = refresh_source
         self._listeners: list[InvocationListener] = []
         self._spec_cache: dict[tuple[str, str, str, str], ExecutionSpec] = {}
+        # parsed function references and ARNs: a gateway's integrations name a handful
+        self._names: dict[str, tuple[str, str | None]] = {}
+        self._arns: dict[tuple[str, str | None], str] = {}
         self._source_checked: dict[str, float] = {}
 
     def use_runtime(self, runtime: Invoker) -> None:
@@ -103,7 +107,12 @@ class FunctionInvoker:
 
     def resolve(self, name_or_arn: str, qualifier: str | None = None) -> ResolvedTarget:
         """Pick the version one invocation runs (alias weights drawn from the RNG)."""
-        name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
+        if qualifier is None and name_or_arn in self._names:
+            name, qualifier = self._names[name_or_arn]
+        else:
+            name, qualifier = rules.name_and_qualifier(name_or_arn, qualifier)
+            if len(self._names) < _NAME_CACHE:
+                self._names[name_or_arn] = (name, qualifier)
         state = self.view.functions.get(name)
         if state is None:
             raise not_found(f"Function not found: {self._arn(name, qualifier)}")
@@ -213,7 +222,12 @@ class FunctionInvoker:
     # -- internals --------------------------------------------------------------------------
 
     def _arn(self, name: str, qualifier: str | None) -> str:
-        return arns.function_arn(name, qualifier, region=self._region, account=self._account)
+        arn = self._arns.get((name, qualifier))
+        if arn is None:
+            arn = arns.function_arn(name, qualifier, region=self._region, account=self._account)
+            if len(self._arns) < _NAME_CACHE:
+                self._arns[(name, qualifier)] = arn
+        return arn
 
     def _notify(self, invocation: LambdaInvocation) -> None:
         for listener in self._listeners:

@@ -85,6 +85,7 @@ class Gateway:
         self._http: HttpApiGateway | None = None
         self._ids = random.Random(os.urandom(16))
         self._running: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def view(self) -> CompiledGateway:
@@ -116,7 +117,10 @@ class Gateway:
         task plus one timer handle for the integration timeout: when the timer fires first,
         the future gets API Gateway's 504 while the function keeps running, as on AWS.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            # cached: on Python 3.11, get_running_loop makes a getpid system call
+            loop = self._loop = asyncio.get_running_loop()
         answer: asyncio.Future[GatewayReply] = loop.create_future()
         http = self._http
         if http is not None and http.view.apis:  # the one seam to the HTTP API path

@@ -42,6 +42,16 @@ class FrameReader:
         self._buf = bytearray()
 
     def feed(self, data: bytes) -> list[Message]:
+        if not self._buf:
+            # the usual case: nothing left over, ``data`` is exactly one frame (a reply);
+            # decoded straight from ``data``, without the copies through the buffer
+            size = len(data)
+            if size >= HEADER.size:
+                meta_len, body_len = HEADER.unpack_from(data)
+                end = HEADER.size + meta_len + body_len
+                if end == size and end <= MAX_FRAME + HEADER.size:
+                    meta_end = HEADER.size + meta_len
+                    return [(orjson.loads(data[HEADER.size : meta_end]), data[meta_end:])]
         self._buf += data
         messages: list[Message] = []
         buf = self._buf
