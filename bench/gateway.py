@@ -1,6 +1,7 @@
 """Gateway throughput and latency under wrk, side by side with peers measured in the same run.
 
-Run: ``.venv/bin/python -m bench.gateway [--quick]``. Needs wrk (``apt-get install -y wrk``).
+Run: ``.venv/bin/python -m bench.gateway [--quick] [--duration S] [--repeats N] [--only KEY]``.
+Needs wrk (``apt-get install -y wrk``).
 
 Servers (one hello world each, only one under load at a time, rounds interleaved):
 
@@ -10,7 +11,14 @@ Servers (one hello world each, only one under load at a time, rounds interleaved
 * **chalice local** — AWS Chalice 1.34 (stock, as users run it), pip-installed into a throwaway
   venv under /tmp at bench time;
 * **serverless-offline** — serverless@3 + serverless-offline 13 (npm, throwaway dir under
-  /tmp) running the very same Python handler file (python3.11 runtime).
+  /tmp) running the very same Python handler file (python3.11 runtime);
+* **1 ms CPU handler** — ``apicanary serve`` on bench/projects/burn (the handler spends 1 ms of
+  its own CPU per request) next to the same work in bench/asgi_hello.py's ``app_burn`` on
+  uvicorn: the gateway's overhead beside a realistic function's work.
+
+Per server it reports the main process's CPU µs per request (for apicanary: the gateway
+process) and, for apicanary, the worker processes' (``/proc/<pid>/stat`` user + system time
+over the measured run, divided by the requests wrk counted).
 
 Loads: 1 thread / 8 connections and 2 threads / 64 connections, each a warm-up run (discarded)
 then a measured run. wrk shares the machine's cores with the server, as in
@@ -63,6 +71,7 @@ LOADS = ((1, 8), (2, 64))
 GOAL_VS_BARE = 0.5
 GOAL_VS_SLS = 3.0
 GOAL_P99_64_MS = 10.0
+GOAL_GW_US = 60.0
 
 CHALICE_APP = """\
 from chalice import Chalice
@@ -137,6 +146,15 @@ def start_uvicorn(stack: ExitStack, app: str = "app") -> Target:
     stack.callback(stop_process, process)
     url = f"http://127.0.0.1:{port}/hello"
     wait_http(url, 30, process)
+    if app == "app_burn":
+        return Target(
+            "uvicorn-burn",
+            "uvicorn raw ASGI, 1 ms CPU handler",
+            url,
+            process.pid,
+            time.monotonic() - started,
+            "the 1 ms CPU work of bench/projects/burn on the event loop, no gateway",
+        )
     if app == "app_chunked":
         return Target(
             "uvicorn-chunked",
@@ -156,16 +174,21 @@ def start_uvicorn(stack: ExitStack, app: str = "app") -> Target:
     )
 
 
-def start_apicanary(stack: ExitStack, tmp: Path) -> Target:
-    serve = stack.enter_context(apicanary_serve(tmp / "apicanary-state"))
-    url = f"{serve.gateway_url}/prod/hello"
+def start_apicanary(stack: ExitStack, tmp: Path, burn: bool = False) -> Target:
+    if burn:
+        template = REPO / "bench" / "projects" / "burn" / "template.yaml"
+        serve = stack.enter_context(apicanary_serve(tmp / "apicanary-burn-state", template))
+        url = f"{serve.gateway_url}/prod/burn"
+    else:
+        serve = stack.enter_context(apicanary_serve(tmp / "apicanary-state"))
+        url = f"{serve.gateway_url}/prod/hello"
     first = time.monotonic()
     wait_http(url, 30)  # the first request spawns the first worker (a cold start)
     first_ms = (time.monotonic() - first) * 1000
     workers = os.environ.get("APICANARY_WORKERS_PER_VERSION") or str(max(2, os.cpu_count() or 2))
     return Target(
-        "apicanary",
-        "apicanary serve (worker process)",
+        "apicanary-burn" if burn else "apicanary",
+        "apicanary serve, 1 ms CPU handler" if burn else "apicanary serve (worker process)",
         url,
         serve.process.pid,
         serve.ready_s,
@@ -261,15 +284,51 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else float("nan")
 
 
+def _has_workers(target: Target) -> bool:
+    return target.key.startswith("apicanary")
+
+
+def _gw_us(target: Target, conns: int) -> float:
+    """CPU µs per request of the server's main process (median over runs)."""
+    return median(
+        [
+            r.extra.get("main_cpu_pct", float("nan")) / 100 / r.rps * 1e6
+            for r in _runs(target, conns)
+        ]
+    )
+
+
+def _workers_us(target: Target, conns: int) -> float:
+    """CPU µs per request of the server's other processes (apicanary's workers)."""
+    return median(
+        [
+            (r.server_cpu_pct - r.extra.get("main_cpu_pct", float("nan"))) / 100 / r.rps * 1e6
+            for r in _runs(target, conns)
+        ]
+    )
+
+
+def _runs(target: Target, conns: int) -> list[WrkResult]:
+    return [r for r in target.runs.get(conns, []) if r.rps > 0]
+
+
 def _med_extra(target: Target, conns: int, key: str) -> float:
     return median([float(r.extra.get(key, float("nan"))) for r in target.runs.get(conns, [])])
 
 
-def measure(quick: bool, profile: bool = True) -> GatewayReport:
+def measure(
+    quick: bool,
+    profile: bool = True,
+    *,
+    duration_s: float | None = None,
+    repeats: int | None = None,
+    only: Sequence[str] = (),
+) -> GatewayReport:
+    """Every server under wrk (``only``: just these target keys); see the module docstring."""
     require_wrk()
-    duration = 2.0 if quick else 10.0
+    duration = duration_s or (2.0 if quick else 10.0)
     warmup = 1.0 if quick else 3.0
-    repeats = 1 if quick else 3
+    repeats = repeats or (1 if quick else 3)
     tries = 1 if quick else 2
     targets: list[Target] = []
     unavailable: list[Unavailable] = []
@@ -279,14 +338,26 @@ def measure(quick: bool, profile: bool = True) -> GatewayReport:
         ExitStack() as stack,
     ):
         tmp = Path(tmp_name)
-        starters: list[tuple[str, Callable[[], Target]]] = [
-            ("apicanary serve", lambda: start_apicanary(stack, tmp)),
-            ("uvicorn raw ASGI", lambda: start_uvicorn(stack)),
-            ("chalice local", lambda: start_chalice(stack, tmp)),
-            ("serverless-offline", lambda: start_serverless(stack, tmp)),
-            ("uvicorn chunked (diagnostic)", lambda: start_uvicorn(stack, "app_chunked")),
+        starters: list[tuple[str, str, Callable[[], Target]]] = [
+            ("apicanary", "apicanary serve", lambda: start_apicanary(stack, tmp)),
+            ("uvicorn", "uvicorn raw ASGI", lambda: start_uvicorn(stack)),
+            ("chalice", "chalice local", lambda: start_chalice(stack, tmp)),
+            ("sls", "serverless-offline", lambda: start_serverless(stack, tmp)),
+            (
+                "apicanary-burn",
+                "apicanary serve, 1 ms CPU handler",
+                lambda: start_apicanary(stack, tmp, burn=True),
+            ),
+            ("uvicorn-burn", "uvicorn, 1 ms CPU", lambda: start_uvicorn(stack, "app_burn")),
+            (
+                "uvicorn-chunked",
+                "uvicorn chunked (diagnostic)",
+                lambda: start_uvicorn(stack, "app_chunked"),
+            ),
         ]
-        for label, start in starters:
+        for key, label, start in starters:
+            if only and key not in only:
+                continue
             try:
                 target = start()
                 target.framing = _framing(target.url)
@@ -409,6 +480,12 @@ def _goals(targets: list[Target]) -> list[list[str]]:
                 [f"≥ {GOAL_VS_SLS}\u00d7 serverless-offline, {conns} conns", f"{ratio:.2f}\u00d7",
                  "met" if ratio >= GOAL_VS_SLS else "missed"]
             )  # fmt: skip
+    for conns in (8, 64):
+        gw_us = _gw_us(ours, conns)
+        rows.append(
+            [f"gateway CPU ≤ {GOAL_GW_US:.0f} µs per request, {conns} conns", f"{gw_us:.0f} µs",
+             "met" if gw_us <= GOAL_GW_US else "missed"]
+        )  # fmt: skip
     p99 = _med(ours, 64, "p99_ms")
     rows.append(
         [f"p99 ≤ {GOAL_P99_64_MS:.0f} ms at 64 conns", f"{p99:.2f} ms",
@@ -428,7 +505,10 @@ def markdown(report: GatewayReport) -> str:
         f"{report.duration_s:.0f} s per cell after a discarded warm-up at the same load; "
         "medians across runs. wrk and the server share the machine's cores. Only one server is "
         'under load at a time. "server CPU" is the server\'s whole process tree (100 % = one '
-        'core); "gw CPU" is the apicanary gateway process alone; "other CPU" is machine CPU '
+        'core); "gw CPU" is the apicanary gateway process alone; "gw µs/req" is the CPU time '
+        "(user + system, from /proc/<pid>/stat) of the server's main process per request — the "
+        "apicanary gateway process, or the whole of a single-process peer — and "
+        '"workers µs/req" that of apicanary\'s worker processes; "other CPU" is machine CPU '
         "used by neither the server nor wrk (noise from elsewhere; high values make a row "
         "unreliable).",
         "",
@@ -441,7 +521,8 @@ def markdown(report: GatewayReport) -> str:
                 continue
             rps = _med(target, conns, "rps")
             lo, hi = min(r.rps for r in runs), max(r.rps for r in runs)
-            vs_bare = _ratio(rps, _med(bare, conns, "rps")) if bare else float("nan")
+            baseline = by_key.get("uvicorn-burn") if target.key.endswith("-burn") else bare
+            vs_bare = _ratio(rps, _med(baseline, conns, "rps")) if baseline else float("nan")
             vs_ours = _ratio(_med(ours, conns, "rps"), rps) if ours else float("nan")
             rows.append(
                 [
@@ -454,12 +535,16 @@ def markdown(report: GatewayReport) -> str:
                     str(sum(r.socket_errors for r in runs)),
                     str(sum(r.non_2xx for r in runs)),
                     f"{vs_bare:.2f}\u00d7",
-                    "\u2013" if target.key == "apicanary" else f"{vs_ours:.2f}\u00d7",
+                    "\u2013"
+                    if _has_workers(target) or target.key.endswith("-burn")
+                    else f"{vs_ours:.2f}\u00d7",
                     fmt(_med(target, conns, "server_cpu_pct"), 0),
                     fmt(_med_extra(target, conns, "main_cpu_pct"), 0)
-                    if target.key == "apicanary"
+                    if _has_workers(target)
                     else "",
                     fmt(_med(target, conns, "server_cpu_pct") / 100 / rps * 1e6, 0),
+                    fmt(_gw_us(target, conns), 0),
+                    fmt(_workers_us(target, conns), 0) if _has_workers(target) else "",
                     fmt(_med(target, conns, "other_cpu_pct"), 0),
                     fmt(_med_extra(target, conns, "rss_mib"), 0),
                 ]
@@ -468,7 +553,8 @@ def markdown(report: GatewayReport) -> str:
         table(
             ["server", "conns", "req/s", "p50 ms", "p90 ms", "p99 ms", "sock err", "non-2xx",
              "÷ bare", "apicanary ÷ this", "server CPU %", "gw CPU %",
-             "server CPU \u00b5s/req", "other CPU %", "RSS MiB"],
+             "server CPU \u00b5s/req", "gw \u00b5s/req", "workers \u00b5s/req",
+             "other CPU %", "RSS MiB"],
             rows,
         )
     )  # fmt: skip
@@ -488,20 +574,35 @@ def markdown(report: GatewayReport) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool) -> str:
+def run(
+    quick: bool,
+    *,
+    duration_s: float | None = None,
+    repeats: int | None = None,
+    only: Sequence[str] = (),
+) -> str:
     try:
-        return markdown(measure(quick))
+        return markdown(measure(quick, duration_s=duration_s, repeats=repeats, only=only))
     except BenchSkip as exc:
         return f"## Gateway throughput and latency (wrk)\n\n**Not run:** {exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="1 run of 3 s per cell")
+    parser.add_argument("--quick", action="store_true", help="1 run of 2 s per cell")
+    parser.add_argument("--duration", type=float, help="seconds per measured run")
+    parser.add_argument("--repeats", type=int, help="measured runs per cell")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="measure only this server (repeatable): apicanary, uvicorn, chalice, sls, "
+        "apicanary-burn, uvicorn-burn, uvicorn-chunked",
+    )
     args = parser.parse_args(argv)
     exit_on_sigterm()
     print(f"peers are installed (once) under {PEER_DIR}", file=sys.stderr)
-    print(run(args.quick))
+    print(run(args.quick, duration_s=args.duration, repeats=args.repeats, only=args.only))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ log's flush). Only the worker process is left out, so the figure is the engine's
 overhead.
 
 Run: ``.venv/bin/python -m bench.handle_path [N]`` prints CPU µs per request (best of five
-rounds; a busy shared machine still inflates it). For a figure that load does not move, count instructions::
+rounds; a busy shared machine still inflates it). For a figure that load does not move,
+count instructions::
 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
         .venv/bin/python -m bench.handle_path --only N
