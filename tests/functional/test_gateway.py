@@ -103,7 +103,7 @@ def test_event_shape_through_real_http(canary_server: ServerProcess) -> None:
     assert event["pathParameters"] == {"proxy": "echo/a%20b"}
     assert event["queryStringParameters"] == {"x": "2", "y": "3"}
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": ["3"]}
-    # ASGI servers hand header names over lower-cased, so AWS's original casing is not kept
+    # the gateway's HTTP server lower-cases header names, so AWS's original casing is not kept
     assert event["headers"]["x-custom"] == "v"
     assert event["multiValueHeaders"]["x-custom"] == ["v"]
     assert event["stageVariables"] == {"lambdaAlias": "live", "color": "blue"}
