@@ -9,7 +9,8 @@ lower-cased latin-1 text pairs, query string, body, client address), hands it to
 HTTP behaviour (what uvicorn did before, kept):
 
 * keep-alive for HTTP/1.1 (``Connection: close`` honoured; HTTP/1.0 closes after the answer),
-  idle connections closed after :data:`KEEP_ALIVE_S`;
+  idle connections closed after :data:`KEEP_ALIVE_S` (checked by one sweep a second for all
+  connections, not a timer per request);
 * pipelining: requests of one connection are answered in order, one in the gateway at a time;
 * request bodies by ``Content-Length`` or chunked; ``Expect: 100-continue`` is answered
   ``100 Continue`` once the answers to earlier pipelined requests are out;
@@ -31,10 +32,10 @@ import time
 from collections import deque
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Protocol
 
 import httptools
 
-from apicanary.engine.gateway.gateway import Gateway
 from apicanary.engine.gateway.messages import GatewayReply, GatewayRequest
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -42,6 +43,7 @@ MAX_HEADER_BYTES = 64 * 1024
 """Generous (API Gateway's own quota is 10 KB of request line and headers): the limit only
 guards the server's memory; the local gateway does not emulate AWS's quota."""
 KEEP_ALIVE_S = 5.0
+_SWEEP_S = 1.0
 _DISCARD_LIMIT = 4 * MAX_BODY_BYTES
 MAX_PIPELINED = 64
 """Requests one connection may have waiting; beyond it the server stops reading from it."""
@@ -97,13 +99,36 @@ class _Pending:
         self.head = head
 
 
-class GatewayServer:
-    """Serves ``gateway`` on sockets; tracks connections for a graceful stop."""
+class Dispatcher(Protocol):
+    """What the server needs of the gateway (:meth:`Gateway.dispatch`)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def dispatch(self, request: GatewayRequest) -> asyncio.Future[GatewayReply]: ...
+
+
+class GatewayServer:
+    """Serves ``gateway`` on sockets; tracks connections for idle closing and a graceful stop."""
+
+    def __init__(self, gateway: Dispatcher, *, keep_alive_s: float = KEEP_ALIVE_S) -> None:
         self.gateway = gateway
+        self.keep_alive_s = keep_alive_s
         self.connections: set[GatewayProtocol] = set()
         self._servers: list[asyncio.Server] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def add(self, connection: GatewayProtocol) -> None:
+        self.connections.add(connection)
+        if self._sweeper is None:
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.call_later(_SWEEP_S, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close connections idle for ``keep_alive_s``; again in a second while any."""
+        self._sweeper = None
+        since = loop.time() - self.keep_alive_s
+        for connection in list(self.connections):
+            connection.close_if_idle(since)
+        if self.connections:
+            self._sweeper = loop.call_later(_SWEEP_S, self._sweep, loop)
 
     async def start(self, sock: socket.socket) -> None:
         """Start accepting on the bound, listening ``sock``."""
@@ -114,6 +139,9 @@ class GatewayServer:
         """Stop accepting; let answers in flight finish for up to ``grace_s``; close all."""
         for server in self._servers:
             server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for connection in list(self.connections):
             connection.close_when_idle()
         deadline = time.monotonic() + grace_s
@@ -141,7 +169,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._closing = False  # close once what is queued is answered
         self._read_paused = False
         self._write_paused = False
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self.idle_since: float | None = None  # loop time the connection went idle
         # the message being read
         self._url = b""
         self._headers: list[tuple[str, str]] = []
@@ -160,21 +188,16 @@ class GatewayProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self._client = str(peer[0])
-        self._server.connections.add(self)
-        self._arm_idle_timer()
+        self._server.add(self)
+        self.idle_since = self._loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
         self._transport = None
         self._queue.clear()
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
 
     def data_received(self, data: bytes) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        self.idle_since = None
         if self._closing:
             return  # an error answer is on its way; the rest of the stream is ignored
         try:
@@ -332,7 +355,7 @@ class GatewayProtocol(asyncio.Protocol):
             if self._closing and self._transport is not None:
                 self._transport.close()
             else:
-                self._arm_idle_timer()
+                self.idle_since = self._loop.time()
         if len(queue) < MAX_PIPELINED and not self._write_paused:
             self._resume_reading()
 
@@ -381,11 +404,9 @@ class GatewayProtocol(asyncio.Protocol):
             self._read_paused = False
             self._transport.resume_reading()
 
-    def _arm_idle_timer(self) -> None:
-        if self._idle_timer is None and self._transport is not None:
-            self._idle_timer = self._loop.call_later(KEEP_ALIVE_S, self._idle_timeout)
-
-    def _idle_timeout(self) -> None:
-        self._idle_timer = None
-        if not self._busy and not self._queue and self._transport is not None:
+    def close_if_idle(self, since: float) -> None:
+        """Close the connection if it has been idle since before ``since`` (loop time)."""
+        idle = self.idle_since
+        idle_now = idle is not None and idle <= since and not self._busy and not self._queue
+        if idle_now and self._transport is not None:
             self._transport.close()
