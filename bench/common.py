@@ -124,9 +124,13 @@ class Serve:
 
 @contextmanager
 def apicanary_serve(
-    state_dir: Path, template: Path | None = HELLO_PROJECT / "template.yaml", seed: int = 7
+    state_dir: Path,
+    template: Path | None = HELLO_PROJECT / "template.yaml",
+    seed: int = 7,
+    package_root: Path | None = None,
 ) -> Iterator[Serve]:
-    """``python -m apicanary serve ... --output json`` on free ports, until the block ends."""
+    """``python -m apicanary serve ... --output json`` on free ports, until the block ends
+    (``package_root``: import apicanary from that checkout instead, e.g. an older revision)."""
     gateway_port, control_port = free_port(), free_port()
     command = [
         sys.executable, "-m", "apicanary", "serve", "--output", "json",
@@ -135,6 +139,9 @@ def apicanary_serve(
     ]  # fmt: skip
     if template is not None:
         command += ["--template", str(template)]
+    env = None
+    if package_root is not None:
+        env = {**os.environ, "PYTHONPATH": str(package_root)}
     started = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -143,6 +150,7 @@ def apicanary_serve(
         stderr=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
+        env=env,
     )
     try:
         info = _read_ready(process)

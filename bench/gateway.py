@@ -174,8 +174,15 @@ def start_uvicorn(stack: ExitStack, app: str = "app") -> Target:
     )
 
 
-def start_apicanary(stack: ExitStack, tmp: Path, burn: bool = False) -> Target:
-    if burn:
+def start_apicanary(
+    stack: ExitStack, tmp: Path, burn: bool = False, baseline: Path | None = None
+) -> Target:
+    if baseline is not None:
+        serve = stack.enter_context(
+            apicanary_serve(tmp / "apicanary-baseline-state", package_root=baseline)
+        )
+        url = f"{serve.gateway_url}/prod/hello"
+    elif burn:
         template = REPO / "bench" / "projects" / "burn" / "template.yaml"
         serve = stack.enter_context(apicanary_serve(tmp / "apicanary-burn-state", template))
         url = f"{serve.gateway_url}/prod/burn"
@@ -186,9 +193,14 @@ def start_apicanary(stack: ExitStack, tmp: Path, burn: bool = False) -> Target:
     wait_http(url, 30)  # the first request spawns the first worker (a cold start)
     first_ms = (time.monotonic() - first) * 1000
     workers = os.environ.get("APICANARY_WORKERS_PER_VERSION") or str(max(2, os.cpu_count() or 2))
+    key, label = "apicanary", "apicanary serve (worker process)"
+    if burn:
+        key, label = "apicanary-burn", "apicanary serve, 1 ms CPU handler"
+    if baseline is not None:
+        key, label = "apicanary-baseline", f"apicanary serve, baseline checkout ({baseline.name})"
     return Target(
-        "apicanary-burn" if burn else "apicanary",
-        "apicanary serve, 1 ms CPU handler" if burn else "apicanary serve (worker process)",
+        key,
+        label,
         url,
         serve.process.pid,
         serve.ready_s,
@@ -323,8 +335,10 @@ def measure(
     duration_s: float | None = None,
     repeats: int | None = None,
     only: Sequence[str] = (),
+    baseline: Path | None = None,
 ) -> GatewayReport:
-    """Every server under wrk (``only``: just these target keys); see the module docstring."""
+    """Every server under wrk (``only``: just these target keys; ``baseline``: also an older
+    checkout of apicanary); see the module docstring."""
     require_wrk()
     duration = duration_s or (2.0 if quick else 10.0)
     warmup = 1.0 if quick else 3.0
@@ -340,6 +354,11 @@ def measure(
         tmp = Path(tmp_name)
         starters: list[tuple[str, str, Callable[[], Target]]] = [
             ("apicanary", "apicanary serve", lambda: start_apicanary(stack, tmp)),
+            (
+                "apicanary-baseline",
+                "apicanary serve, baseline checkout",
+                lambda: start_apicanary(stack, tmp, baseline=baseline),
+            ),
             ("uvicorn", "uvicorn raw ASGI", lambda: start_uvicorn(stack)),
             ("chalice", "chalice local", lambda: start_chalice(stack, tmp)),
             ("sls", "serverless-offline", lambda: start_serverless(stack, tmp)),
@@ -356,7 +375,7 @@ def measure(
             ),
         ]
         for key, label, start in starters:
-            if only and key not in only:
+            if (only and key not in only) or (key == "apicanary-baseline" and baseline is None):
                 continue
             try:
                 target = start()
@@ -580,9 +599,12 @@ def run(
     duration_s: float | None = None,
     repeats: int | None = None,
     only: Sequence[str] = (),
+    baseline: Path | None = None,
 ) -> str:
     try:
-        return markdown(measure(quick, duration_s=duration_s, repeats=repeats, only=only))
+        return markdown(
+            measure(quick, duration_s=duration_s, repeats=repeats, only=only, baseline=baseline)
+        )
     except BenchSkip as exc:
         return f"## Gateway throughput and latency (wrk)\n\n**Not run:** {exc}"
 
@@ -597,12 +619,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="append",
         default=[],
         help="measure only this server (repeatable): apicanary, uvicorn, chalice, sls, "
-        "apicanary-burn, uvicorn-burn, uvicorn-chunked",
+        "apicanary-burn, uvicorn-burn, uvicorn-chunked, apicanary-baseline",
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="also measure apicanary from this (older) checkout"
     )
     args = parser.parse_args(argv)
     exit_on_sigterm()
     print(f"peers are installed (once) under {PEER_DIR}", file=sys.stderr)
-    print(run(args.quick, duration_s=args.duration, repeats=args.repeats, only=args.only))
+    print(
+        run(
+            args.quick,
+            duration_s=args.duration,
+            repeats=args.repeats,
+            only=args.only,
+            baseline=args.baseline,
+        )
+    )
 
 
 if __name__ == "__main__":
