@@ -70,8 +70,14 @@ def _snapshot(store: MetricStore, start: float, end: float) -> dict[object, list
     for key in sorted(store._series):  # every series the store holds
         rows = store.aggregates(key, start, end, 1, quantiles=True)
         out[key] = [
-            (ts, agg.count, round(agg.total, 6), agg.minimum, agg.maximum)
-            + tuple(agg.quantile(q) for q in QUANTILES)
+            (
+                ts,
+                agg.count,
+                round(agg.total, 6),
+                agg.minimum,
+                agg.maximum,
+                *(agg.quantile(q) for q in QUANTILES),
+            )
             for ts, agg in rows
         ]
     return out
