@@ -27,6 +27,7 @@ HTTP behaviour (what uvicorn did before, kept):
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections import deque
@@ -52,7 +53,10 @@ _JSON = ((b"content-type", b"application/json"),)
 _TOO_LARGE = GatewayReply(413, _JSON, b'{"message":"Request Too Long"}')
 _BAD_REQUEST = GatewayReply(400, _JSON, b'{"message":"Bad Request"}')
 _HEADERS_TOO_LARGE = GatewayReply(431, _JSON, b'{"message":"Request Header Fields Too Large"}')
+_INTERNAL_ERROR = GatewayReply(500, _JSON, b'{"message":"Internal server error"}')
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+log = logging.getLogger(__name__)
 
 
 def _status_line(status: int) -> bytes:
@@ -342,7 +346,13 @@ class GatewayProtocol(asyncio.Protocol):
                 self._write(pending.reply, pending.keep_alive, pending.head)
                 continue
             assert pending.request is not None
-            answer = self._gateway.dispatch(pending.request)
+            try:
+                answer = self._gateway.dispatch(pending.request)
+            except Exception:  # a bug in the gateway must not kill the connection silently
+                log.exception("the gateway failed on %s", pending.request.path)
+                queue.popleft()
+                self._write(_INTERNAL_ERROR, pending.keep_alive, pending.head)
+                continue
             if answer.done():
                 queue.popleft()
                 self._write(answer.result(), pending.keep_alive, pending.head)

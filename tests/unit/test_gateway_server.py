@@ -83,3 +83,24 @@ def test_stop_lets_an_answer_in_flight_finish_then_closes() -> None:
         writer.close()
 
     asyncio.run(scenario())
+
+
+class _Broken(_Echo):
+    def dispatch(self, request: GatewayRequest) -> asyncio.Future[GatewayReply]:
+        if request.path == "/bug":
+            raise RuntimeError("a bug in the gateway")
+        return super().dispatch(request)
+
+
+def test_a_gateway_bug_is_a_500_and_the_connection_goes_on() -> None:
+    async def scenario() -> None:
+        server = GatewayServer(_Broken())
+        port = await _serve(server)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /bug HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert await _read_response(reader) == b'{"message":"Internal server error"}'
+        assert await _read_response(reader) == b"/ok"
+        writer.close()
+        await server.stop(grace_s=1)
+
+    asyncio.run(scenario())
