@@ -121,7 +121,7 @@ def per_request(measure: Callable[[int], int], short: int, long: int) -> float:
     return (measure(long) - measure(short)) / (long - short)
 
 
-def run(quick: bool, baseline: Path | None, rounds: int) -> str:
+def run(quick: bool, baseline: Path | None = None, rounds: int = 1) -> str:
     if shutil.which("valgrind") is None:
         return "(valgrind is not installed: no measurement)"
     short, long = (100, 400) if quick else (200, 1000)

@@ -25,7 +25,9 @@ from pathlib import Path
 
 from bench.common import REPO, exit_on_sigterm, machine_facts, table
 
-OUR_BENCHES = ("gateway", "invoke", "propagation", "scale", "crash", "recording", "concurrency")
+OUR_BENCHES = (
+    "gateway", "invoke", "propagation", "scale", "crash", "recording", "concurrency", "hotpath",
+)  # fmt: skip
 
 
 def _ours(name: str) -> Callable[[bool], str]:
