@@ -22,6 +22,9 @@ HTTP behaviour (what uvicorn did before, kept):
   parse 400, both closing the connection;
 * answers carry ``date`` and ``content-length`` (never chunked, as API Gateway answers);
   HEAD answers carry no body.
+
+Over 400 lines because the parser callbacks, the in-order answering and the flow control
+share one connection's state; they are one protocol object.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ merged) substituted into the integration URI → alias weights → one worker in
 integration timeout → strict proxy-response parsing → one :class:`RequestRecord` for the
 metrics and the rollout analysis. Failures map to API Gateway's answers (aws-semantics §2.7).
 Answers also carry ``x-apicanary-executed-version`` (local only, see :data:`VERSION_HEADER`).
+
+Over 400 lines because the request path is one sequence (prepare, invoke, expire, reply,
+record) sharing the draft record and the call; split, every step would cross a module.
 """
 
 from __future__ import annotations
