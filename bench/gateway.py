@@ -24,6 +24,9 @@ Loads: 1 thread / 8 connections and 2 threads / 64 connections, each a warm-up r
 then a measured run. wrk shares the machine's cores with the server, as in
 reference/peer-bench.md. If a goal is missed, the apicanary gateway is profiled with py-spy
 during one more 64-connection run.
+
+Over 400 lines: the peers' launchers, the measurement and the report of one benchmark belong
+together.
 """
 
 from __future__ import annotations
