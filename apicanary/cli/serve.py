@@ -18,6 +18,7 @@ from apicanary.engine.functions.runtime.policy import (
     DEFAULT_IDLE_TIMEOUT_S,
 )
 from apicanary.engine.functions.states import DEFAULT_DELAY_S, MAX_DELAY_S
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
 from apicanary.errors import BadInputError
 
 
@@ -92,6 +93,10 @@ def parse_logs_delay(text: str) -> float:
 @click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_IDLE_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="Stop an execution environment idle for this long.")  # fmt: skip
+@click.option("--telemetry-buffer", type=click.IntRange(100, 10_000_000),
+              default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
+              help="Request records kept for the rollout controller (two per gateway "
+                   "request); a controller further behind records the gap and judges on.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -108,6 +113,7 @@ def serve(
     logs_delay: float,
     max_environments: int | None,
     idle_timeout: float,
+    telemetry_buffer: int,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.engine.gateway.recording import resolve_settings
@@ -127,6 +133,7 @@ def serve(
         recording=resolve_settings(state_dir, record, record_redact),
         max_environments=max_environments,
         idle_timeout_s=idle_timeout,
+        telemetry_capacity=telemetry_buffer,
     )
 
     def ready() -> None:

@@ -48,7 +48,7 @@ from apicanary.engine.logs.feed import (
 )
 from apicanary.engine.logs.store import LogStore
 from apicanary.engine.logs.tail import SESSION_LIMIT_S
-from apicanary.engine.telemetry import TelemetryLog
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY, TelemetryLog
 from apicanary.errors import AwsApiError, BadInputError
 from apicanary.store import Store
 
@@ -120,6 +120,7 @@ class Engine:
         logs_delay: float = 0.0,
         max_environments: int | None = None,
         idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -170,7 +171,7 @@ class Engine:
             self.metrics, self.clock, self.store, region=region, account_id=account_id
         )
         self.feed = MetricFeed(self.metrics)
-        self.telemetry = TelemetryLog()
+        self.telemetry = TelemetryLog(telemetry_capacity)
         for listener in (self.feed.add, self.telemetry.add):
             self.gateway.add_listener(listener)
             self.lambdas.invoker.add_listener(listener)

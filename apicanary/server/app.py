@@ -21,6 +21,7 @@ from apicanary.engine.functions.runtime.policy import DEFAULT_IDLE_TIMEOUT_S
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
 from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
 from apicanary.rollout.controller import Controller
@@ -53,7 +54,9 @@ class LocalServer:
         logs_delay: float = 0.0,
         max_environments: int | None = None,
         idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
+        self.telemetry_capacity = telemetry_capacity
         self.max_environments = max_environments
         self.idle_timeout_s = idle_timeout_s
         self.state_dir = state_dir
@@ -87,6 +90,7 @@ class LocalServer:
             logs_delay=self.logs_delay,
             max_environments=self.max_environments,
             idle_timeout_s=self.idle_timeout_s,
+            telemetry_capacity=self.telemetry_capacity,
         )
         limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
         if limit:  # tests shorten Live Tail sessions to see them time out

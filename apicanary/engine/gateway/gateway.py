@@ -46,6 +46,7 @@ from apicanary.engine.gateway.compiled import (
 )
 from apicanary.engine.gateway.events import build_rest_v1_event
 from apicanary.engine.gateway.http_api import HttpApiGateway
+from apicanary.engine.gateway.inflight import InFlight
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.messages import (
     GatewayReply,
@@ -89,6 +90,7 @@ class Gateway:
         self._ids = random.Random(os.urandom(16))
         self._running: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.inflight = InFlight(clock)  # read by the rollout's evidence watermark
 
     @property
     def view(self) -> CompiledGateway:
@@ -152,17 +154,20 @@ class Gateway:
     def _prepare(self, request: GatewayRequest) -> GatewayReply | _Call:
         """Everything before the invocation: a fixed answer, or the call to make."""
         started = time.perf_counter()
-        timestamp = self._clock.now()
         request_id = _request_id(self._ids)
+        # in flight from its start time until its record is written (or it gets no record)
+        timestamp = self.inflight.begin(request_id)
         view = self._view
         api, path = self._select_api(view, request)
         if api is None:
+            self.inflight.end(request_id)
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
         if self._tap is not None:
             self._tap(timestamp, api.name, path, request)
         stage_name, _, rest = path.lstrip("/").partition("/")
         stage = api.stages.get(stage_name)
         if stage is None:
+            self.inflight.end(request_id)
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id)
         canary = stage.canary
         is_canary = canary is not None and self._rng.random() * 100.0 < canary.percent
@@ -172,6 +177,7 @@ class Gateway:
             deployment, variables = stage.deployment, stage.variables
         match = deployment.table.match(request.method, "/" + rest)
         if match is None:
+            self.inflight.end(request_id)
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id)
 
         route = ResolvedRoute(
@@ -312,6 +318,7 @@ class Gateway:
         self, draft: _RecordDraft, status: int, started: float, error_type: str | None
     ) -> None:
         if not self._listeners:
+            self.inflight.end(draft.request_id)
             return
         route = draft.route
         record = RequestRecord(
@@ -338,6 +345,7 @@ class Gateway:
         )
         for listener in self._listeners:
             listener(record)
+        self.inflight.end(draft.request_id)  # after the telemetry log has the record
 
 
 class _Call:
