@@ -167,7 +167,7 @@ class LocalPlatform:
         """
         log = self.engine.telemetry
         reader = self._reader(target)
-        start = _position(cursor, log.uid, log.cursor)
+        start = read_position(cursor, log.uid, log.cursor)
         chunk = log.since(start)
         now, in_flight = self.engine.gateway.inflight.snapshot()
         tail = log.since(chunk.cursor).records
@@ -251,7 +251,7 @@ class _Reader:
         return stable, canary
 
 
-def _position(cursor: Any, uid: str, now_at: int) -> int:
+def read_position(cursor: Any, uid: str, now_at: int) -> int:
     """Where to read from: the cursor's position in this log, 0 in a newer log, or now."""
     if cursor is None:
         return now_at

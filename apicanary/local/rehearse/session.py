@@ -27,7 +27,7 @@ from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.messages import GatewayReply, GatewayRequest, RequestRecord
 from apicanary.local.rehearse.traffic import TrafficRequest
 from apicanary.platform.base import TelemetryBatch, TelemetryTarget
-from apicanary.platform.local import LocalPlatform
+from apicanary.platform.local import LocalPlatform, read_position
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +121,26 @@ def observe(answer: Answer, at: float, route: str) -> Observation:
     )
 
 
+_DURATIONS_KEPT = 50_000
+
+
 class RehearsalPlatform(LocalPlatform):
     """The local platform, judging latency by the function's reported duration (see above)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._durations: dict[str, float] = {}
+
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
         log = self.engine.telemetry
-        start = log.cursor if cursor is None else int(cursor)
-        durations = {
-            r.request_id: r.duration_ms
-            for r in log.since(start).records
-            if isinstance(r, LambdaInvocation) and not r.throttled
-        }
+        # a request's evidence may come a read after its Lambda record (platform/evidence.py):
+        # the durations of recent invocations are kept across reads, bounded
+        durations = self._durations
+        for r in log.since(read_position(cursor, log.uid, log.cursor)).records:
+            if isinstance(r, LambdaInvocation) and not r.throttled:
+                durations[r.request_id] = r.duration_ms
+        while len(durations) > _DURATIONS_KEPT:
+            del durations[next(iter(durations))]
         batch = super().read_telemetry(target, cursor)
         if batch.invocations is None:
             return batch
