@@ -92,9 +92,9 @@ def test_serve_then_a_good_and_a_bad_release(
         release(project, lambda text: text.replace('"ok"', '"fine"'))
         good = run("deploy", "--control-url", server.control_url, "--time-scale", "600",
                    "--wait", "--output", "json", cwd=project)  # fmt: skip
-        assert good.returncode == 0, good.stderr
+        assert good.returncode == 4, good.stderr  # no traffic: promoted, marked unverified
         (rollout,) = json.loads(good.stdout)["rollouts"]
-        assert rollout["status"] == "promoted"
+        assert rollout["status"] == "promoted" and rollout["unverified"] is True
         assert rollout["target"]["toVersion"] == "2"
         # the deployment group's config and alarm: CodeDeployDefault.LambdaCanary10Percent5Minutes
         assert rollout["strategySummary"].startswith(f"10% for 5m → 100%; alarms {alarm};")

@@ -43,10 +43,10 @@ def test_init_serve_edit_deploy(tmp_path: Path) -> None:
         source.write_text(source.read_text().replace("Hello, ", "Hi, "))
         deployed = run("deploy", "--control-url", server.control_url, "--time-scale", "600",
                        "--wait", "--output", "json", cwd=project)  # fmt: skip
-        assert deployed.returncode == 0, deployed.stderr
+        assert deployed.returncode == 4, deployed.stderr  # no traffic: promoted, unverified
         result = json.loads(deployed.stdout)
         (rollout,) = result["rollouts"]
-        assert rollout["status"] == "promoted"
+        assert rollout["status"] == "promoted" and rollout["unverified"] is True
         assert rollout["target"]["toVersion"] == "2"
         assert "alarms HelloErrorsAlarm" in rollout["strategySummary"]
         lam = aws_client(server, "lambda")

@@ -59,9 +59,9 @@ def test_start_wait_promotes_and_history_explains(server: ServerProcess, tmp_pat
     done = cli(server, "rollout", "start", "--function", "Fn", "--alias", "live",
                "--to-version", version, "--strategy", "Canary10Percent5Minutes",
                "--time-scale", "300", "--wait", "--output", "json")  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 4, done.stderr  # no traffic: promoted, but never as verified
     document: dict[str, Any] = json.loads(done.stdout)
-    assert document["status"] == "promoted"
+    assert document["status"] == "promoted" and document["unverified"] is True
     listed = cli(server, "rollout", "list", "--output", "json")
     assert [r["id"] for r in json.loads(listed.stdout)["rollouts"]] == [document["id"]]
     history = cli(server, "rollout", "history", document["id"])
