@@ -71,6 +71,10 @@ class EvidenceAccumulator:
         self._held: OrderedDict[str, tuple[float, Observation]] = OrderedDict()
         # gateway records counted whose Lambda record is still to come: id -> forget-at
         self._remembered: OrderedDict[str, float] = OrderedDict()
+        # Lambda records counted as direct invokes: id -> forget-at. A gateway record that
+        # still comes for one (a request path the reader could not see in flight) is dropped:
+        # the request counts once, with the Lambda's outcome
+        self._direct: OrderedDict[str, float] = OrderedDict()
         self.forgotten = 0  # ids dropped from memory by the size bound (a duplicate is possible)
 
     def add(
@@ -90,6 +94,8 @@ class EvidenceAccumulator:
         out: list[Invocation] = []
         for obs in batch:
             if obs.source is Source.GATEWAY:
+                if self._direct.pop(obs.request_id, None) is not None:
+                    continue  # already counted from its Lambda record
                 if self._held.pop(obs.request_id, None) is None and obs.expects_lambda:
                     self._remember(obs.request_id, obs.timestamp + self.remember_s)
                 out.append(obs.invocation)
@@ -101,6 +107,9 @@ class EvidenceAccumulator:
                 self._held[obs.request_id] = (obs.timestamp + self.hold_s, obs)
             else:
                 out.append(obs.invocation)  # a direct invoke: no gateway record will come
+                self._direct[obs.request_id] = obs.timestamp + self.hold_s
+                while len(self._direct) > self.max_remembered:
+                    self._direct.popitem(last=False)
         out.extend(self._expire(now))
         return out
 
@@ -127,9 +136,9 @@ class EvidenceAccumulator:
     def _expire(self, now: float) -> list[Invocation]:
         due = [rid for rid, (deadline, _) in self._held.items() if deadline <= now]
         released = [self._held.pop(rid)[1].invocation for rid in due]
-        stale = [rid for rid, until in self._remembered.items() if until <= now]
-        for rid in stale:
-            del self._remembered[rid]
+        for memory in (self._remembered, self._direct):
+            for rid in [rid for rid, until in memory.items() if until <= now]:
+                del memory[rid]
         return released
 
 

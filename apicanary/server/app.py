@@ -17,8 +17,8 @@ from typing import Any
 
 from apicanary import __version__
 from apicanary.engine.engine import Engine
-from apicanary.engine.functions.runtime.policy import DEFAULT_IDLE_TIMEOUT_S
 from apicanary.engine.functions.model import LambdaInvocation
+from apicanary.engine.functions.runtime.policy import DEFAULT_IDLE_TIMEOUT_S
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
 from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.engine.gateway.recording import RecordingSettings

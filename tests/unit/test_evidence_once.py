@@ -149,3 +149,9 @@ def test_both_records_in_one_read_are_one_observation() -> None:
     acc = EvidenceAccumulator(hold_s=30, remember_s=960)
     assert len(acc.add([_fn("b"), _gw("b")], now=1.0, awaiting=set())) == 1
     assert acc.held == 0 and acc.remembered == 0
+
+
+def test_a_gateway_record_for_a_request_counted_as_direct_is_not_counted_again() -> None:
+    acc = EvidenceAccumulator(hold_s=30, remember_s=960)
+    assert len(acc.add([_fn("h")], now=1.0, awaiting=set())) == 1  # not seen in flight
+    assert acc.add([_gw("h")], now=1.5, awaiting=set()) == []  # still exactly once
