@@ -74,6 +74,10 @@ def parse_logs_delay(text: str) -> float:
               default=DEFAULT_DELAY_S, show_default=True, metavar="SECONDS",
               help="How long a Lambda create or update stays Pending/InProgress, as on AWS "
               "(0: settled at once).")  # fmt: skip
+@click.option("--edge-headers", is_flag=True, default=False,
+              help="Add the headers an edge-optimized API's events carry (Via, X-Amz-Cf-Id, "
+              "CloudFront-*); without it events carry a regional API's (X-Forwarded-*, "
+              "X-Amzn-Trace-Id).")  # fmt: skip
 @click.option("--record", type=click.Path(path_type=Path), default=None,
               help="Capture the requests served as JSON lines, for 'rehearse --replay' "
                    "(default: the state directory's recording.json, if any).")  # fmt: skip
@@ -108,6 +112,7 @@ def serve(
     host: str,
     seed: int | None,
     lambda_state_delay: float,
+    edge_headers: bool,
     record: Path | None,
     record_redact: tuple[str, ...],
     logs_delay: float,
@@ -130,6 +135,7 @@ def serve(
         seed=seed,
         lambda_state_delay=lambda_state_delay,
         logs_delay=logs_delay,
+        edge_headers=edge_headers,
         recording=resolve_settings(state_dir, record, record_redact),
         max_environments=max_environments,
         idle_timeout_s=idle_timeout,

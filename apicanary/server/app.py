@@ -57,12 +57,14 @@ class LocalServer:
         max_environments: int | None = None,
         idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
         telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
+        edge_headers: bool = False,
     ) -> None:
         self.telemetry_capacity = telemetry_capacity
         self.max_environments = max_environments
         self.idle_timeout_s = idle_timeout_s
         self.state_dir = state_dir
         self.logs_delay = logs_delay
+        self.edge_headers = edge_headers
         self.lambda_state_delay = lambda_state_delay
         self.recording = recording
         self.template = template
@@ -94,6 +96,7 @@ class LocalServer:
             idle_timeout_s=self.idle_timeout_s,
             telemetry_capacity=self.telemetry_capacity,
         )
+        engine.gateway.edge = self.edge_headers
         limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
         if limit:  # tests shorten Live Tail sessions to see them time out
             engine.live_tail_limit_s = float(limit)

@@ -81,6 +81,9 @@ async def serve_all(
                 lifespan="off",
                 access_log=False,
                 server_header=False,
+                # the client's own X-Forwarded-* must not replace its address: API Gateway
+                # reports the connecting address as sourceIp and appends it to them
+                proxy_headers=False,
                 timeout_graceful_shutdown=5,
             )
         )

@@ -23,7 +23,9 @@ def free_port() -> int:
 def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 and yield its base URL; stop it on exit."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )  # proxy_headers off, as apicanary.server.runner serves
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

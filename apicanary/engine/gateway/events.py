@@ -6,7 +6,10 @@ every documented key and ``identity`` with every documented key. Behaviour copie
 recordings (LocalStack ``aws.validated`` snapshots of ``test_lambda_aws_proxy_integration``):
 
 * ``path`` is the raw request path without the stage prefix, *not* URL-decoded, trailing
-  slash kept; ``requestContext.path`` is the raw path *with* the stage prefix.
+  slash kept; ``requestContext.path`` is the raw path *with* the stage prefix. Repeated
+  slashes next to the stage collapse as on AWS (:func:`_event_paths`).
+* API Gateway's own headers (``X-Forwarded-*``, ``X-Amzn-Trace-Id``; :mod:`.forwarded`) are
+  added to the client's, in both payload formats.
 * ``headers`` keep the client's casing, one value per name (the last); ``multiValueHeaders``
   all values. Names are grouped case-insensitively under the first spelling seen.
   ``Authorization`` and ``User-Agent`` arrive Title-Cased whatever the client sent;
@@ -31,6 +34,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from apicanary.arns import DEFAULT_ACCOUNT
+from apicanary.engine.gateway.forwarded import added_headers
 from apicanary.engine.gateway.media_types import DEFAULT_CONTENT_TYPE, first_media_type
 from apicanary.engine.gateway.messages import GatewayRequest, ResolvedRoute
 
@@ -124,15 +128,37 @@ def _group_headers(
     return single, multi, names
 
 
-def _strip_stage(raw_path: str, stage: str) -> str:
+def _event_paths(raw_path: str, stage: str) -> tuple[str, str]:
+    """``(path, requestContext.path)`` as AWS gives them for a raw request path.
+
+    AWS-recorded: ``//stage/x`` gives ``("/x", "/stage/x")`` (slashes before the stage
+    collapse in both); ``/stage//x`` gives ``("/x", "/stage//x")`` (slashes after the stage
+    collapse in ``path`` only); slashes further in and a trailing slash are kept.
+    """
+    context_path = raw_path if raw_path[1:2] != "/" else "/" + raw_path.lstrip("/")
     prefix = "/" + stage
-    if raw_path.startswith(prefix):
-        rest = raw_path[len(prefix) :]
+    if context_path.startswith(prefix):
+        rest = context_path[len(prefix) :]
         if not rest:
-            return "/"
+            return "/", context_path
         if rest[0] == "/":
-            return rest
-    return raw_path
+            return ("/" + rest.lstrip("/") if rest[1:2] == "/" else rest), context_path
+    return context_path, context_path
+
+
+def _put_added_headers(
+    added: list[tuple[str, str]],
+    single: dict[str, str],
+    multi: dict[str, list[str]],
+    names: dict[str, str],
+) -> None:
+    """Put the gateway's own headers in place of any the client sent under the same name."""
+    for name, value in added:
+        sent = names.pop(name.lower(), None)
+        if sent is not None:
+            del single[sent], multi[sent]
+        single[name] = value
+        multi[name] = [value]
 
 
 def _domain_prefix(domain_name: str) -> str:
@@ -149,11 +175,14 @@ def build_rest_v1_event(
     account_id: str = DEFAULT_ACCOUNT,
     extended_request_id: str | None = None,
     protocol: str = "HTTP/1.1",
+    edge: bool = False,
 ) -> dict[str, Any]:
     """The payload-format-1.0 event for one REST request (a fresh dict, ready for orjson).
 
     Empty path parameters or stage variables give ``null``. ``domainName`` is the request's
-    ``host``, else its ``Host`` header, else ``{api_id}.execute-api.localhost``.
+    ``host``, else its ``Host`` header, else ``{api_id}.execute-api.localhost``. The headers
+    API Gateway adds (:mod:`.forwarded`; with ``edge``, an edge-optimized endpoint's too) are
+    in ``headers`` and ``multiValueHeaders``.
     """
     single_headers, multi_headers, names = _group_headers(request.headers)
     query, multi_query = parse_query_string(request.query_string)
@@ -179,6 +208,19 @@ def build_rest_v1_event(
             single_headers[host_key] if host_key else f"{route.api_id}.execute-api.localhost"
         )
     user_agent_key = names.get("user-agent")
+    user_agent = single_headers[user_agent_key] if user_agent_key else None
+    forwarded_key = names.get("x-forwarded-for")
+    trace_key = names.get("x-amzn-trace-id")
+    added = added_headers(
+        source_ip=request.source_ip,
+        host=domain_name,
+        sent_forwarded_for=single_headers[forwarded_key] if forwarded_key else None,
+        sent_trace_id=single_headers[trace_key] if trace_key else None,
+        request_id=request_id,
+        request_time_ms=request_time_ms,
+        edge=edge,
+    )
+    _put_added_headers(added, single_headers, multi_headers, names)
     method = request.method
     raw_path = route.path
     stage = route.stage
@@ -186,10 +228,11 @@ def build_rest_v1_event(
     resource = match.resource
     path_parameters = match.path_parameters
     stage_variables = route.stage_variables
+    path, context_path = _event_paths(raw_path, stage)
 
     return {
         "resource": resource,
-        "path": _strip_stage(raw_path, stage),
+        "path": path,
         "httpMethod": method,
         "headers": single_headers or None,
         "multiValueHeaders": multi_headers or None,
@@ -216,10 +259,10 @@ def build_rest_v1_event(
                 "principalOrgId": None,
                 "sourceIp": request.source_ip,
                 "user": None,
-                "userAgent": single_headers[user_agent_key] if user_agent_key else None,
+                "userAgent": user_agent,
                 "userArn": None,
             },
-            "path": raw_path,
+            "path": context_path,
             "protocol": protocol,
             "requestId": request_id,
             "requestTime": format_request_time(request_time_ms // 1000),
@@ -291,6 +334,16 @@ def build_http_v2_event(
     domain_name = request.host
     if domain_name is None:
         domain_name = lowered.get("host") or f"{route.api_id}.execute-api.localhost"
+    added = added_headers(
+        source_ip=request.source_ip,
+        host=domain_name,
+        sent_forwarded_for=lowered.get("x-forwarded-for"),
+        sent_trace_id=lowered.get("x-amzn-trace-id"),
+        request_id=request_id,
+        request_time_ms=request_time_ms,
+    )
+    for name, value in added:
+        lowered[name.lower()] = value
 
     event: dict[str, Any] = {
         "version": "2.0",

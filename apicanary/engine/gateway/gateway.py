@@ -78,8 +78,10 @@ class Gateway:
         *,
         rng: random.Random | None = None,
         account_id: str = DEFAULT_ACCOUNT,
+        edge: bool = False,
     ) -> None:
         self._functions = functions
+        self.edge = edge  # add an edge-optimized endpoint's CloudFront headers to events
         self._clock = clock
         self._rng = rng or random.Random()
         self._account_id = account_id
@@ -207,6 +209,7 @@ class Gateway:
             request_id=request_id,
             request_time_ms=int(timestamp * 1000),
             account_id=self._account_id,
+            edge=self.edge,
         )
         return _Call(
             record, target, orjson.dumps(event), started, integration.timeout_s, api.binary,
@@ -260,9 +263,10 @@ class Gateway:
             outcome.payload, binary_media_types=call.binary, accept_header=call.accept
         )
         if isinstance(parsed, MalformedResponse):
-            return self._finish(
-                record, responses.FUNCTION_ERROR, call.started, "MalformedProxyResponse"
+            answer = (  # AWS answers a base64 body that does not decode with a 500
+                responses.INTEGRATION_REJECTED if parsed.status == 500 else responses.FUNCTION_ERROR
             )
+            return self._finish(record, answer, call.started, "MalformedProxyResponse")
         headers = (
             *parsed.headers,
             (b"x-amzn-RequestId", record.request_id.encode()),

@@ -13,6 +13,9 @@ API Gateway REST decides "binary" by comparing a media type against the API's
 * A request without ``Content-Type`` is treated as ``application/json``, API Gateway's default
   content type; so it is binary under ``*/*`` or ``application/*`` only. ``*/*`` matches
   everything, a missing ``Accept`` included.
+* A ``*`` on the left of a type that is not ``*/*`` (``*/test``) is not a wildcard on AWS,
+  and such an entry matches nothing, not even an ``Accept: */test`` (AWS-recorded, see
+  docs/aws-semantics.md).
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ class BinaryMediaTypes:
     everything: bool
     exact: frozenset[str]
     prefixes: tuple[str, ...]  # "image/" for "image/*"
-    suffixes: tuple[str, ...]  # "/png" for "*/png"
 
     @classmethod
     def of(cls, patterns: Iterable[str]) -> BinaryMediaTypes:
@@ -53,7 +55,6 @@ class BinaryMediaTypes:
         everything = False
         exact: set[str] = set()
         prefixes: list[str] = []
-        suffixes: list[str] = []
         for raw in patterns:
             pattern = raw.replace("~1", "/").strip().lower()
             media = first_media_type(pattern)
@@ -65,15 +66,15 @@ class BinaryMediaTypes:
             elif sub == "*":
                 prefixes.append(kind + "/")
             elif kind == "*":
-                suffixes.append("/" + sub)
+                continue  # AWS-recorded: not a wildcard, and it matches nothing
             else:
                 exact.add(media)
-        return cls(everything, frozenset(exact), tuple(prefixes), tuple(suffixes))
+        return cls(everything, frozenset(exact), tuple(prefixes))
 
     @property
     def empty(self) -> bool:
         """True when nothing is binary (the common case: skip all work)."""
-        return not (self.everything or self.exact or self.prefixes or self.suffixes)
+        return not (self.everything or self.exact or self.prefixes)
 
     def matches(self, media_type: str | None) -> bool:
         """Does a bare, lower-cased media type (see :func:`first_media_type`) match?"""
@@ -83,10 +84,7 @@ class BinaryMediaTypes:
             return False
         if media_type in self.exact:
             return True
-        for prefix in self.prefixes:
-            if media_type.startswith(prefix):
-                return True
-        return any(media_type.endswith(suffix) for suffix in self.suffixes)
+        return any(media_type.startswith(prefix) for prefix in self.prefixes)
 
     def matches_header(self, header: str | None, *, default: str | None = None) -> bool:
         """Match the first media type of a header value; ``default`` when the header is absent."""

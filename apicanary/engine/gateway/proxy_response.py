@@ -14,11 +14,13 @@ Rules, including the choices where the reference is silent:
   ``"false"``; a ``null`` value drops the header; numbers, lists and objects are malformed.
 * ``multiValueHeaders``: ``null`` or an object of lists (a scalar is malformed); list items
   follow the ``headers`` value rules; a ``null`` list drops the header.
-* Merging: a name present in ``multiValueHeaders`` (compared case-insensitively) replaces the
-  same name from ``headers`` entirely (AWS documentation: "only the values from
-  multiValueHeaders will appear"), spelled as in ``multiValueHeaders``. Several values of one
-  name are sent as one header joined with ``", "``, except ``Set-Cookie``, which is sent as
-  one header line per value (joining cookies would corrupt them).
+* Merging: a name present in both (compared case-insensitively) is sent with the
+  ``multiValueHeaders`` values first, then the ``headers`` value, spelled as in
+  ``multiValueHeaders`` (AWS-recorded: ``["value-multi"]`` and ``"value-solo"`` give
+  ``value-multi, value-solo``; the documentation's "only the values from multiValueHeaders
+  will appear" is not what AWS does). Several values of one name are sent as one header
+  joined with ``", "``, except ``Set-Cookie``, which is sent as one header line per value
+  (joining cookies would corrupt them).
 * ``Content-Length``, ``Transfer-Encoding`` and ``Connection`` set by the function are dropped:
   the HTTP server frames the body it actually sends. Header names must be HTTP tokens and
   values must not contain CR, LF or NUL, else the response is malformed.
@@ -26,7 +28,9 @@ Rules, including the choices where the reference is silent:
 * ``body``: a string, or missing/``null`` for an empty body; any other type is malformed.
 * ``isBase64Encoded``: a bool or ``null``. When true, the body is base64-decoded only when the
   first media type of the request's ``Accept`` header matches the API's ``binaryMediaTypes``;
-  otherwise the base64 text itself is the body. Undecodable base64 is malformed.
+  otherwise the base64 text itself is the body. Undecodable base64 is malformed with
+  ``status`` 500 (AWS answers 500 ``Internal server error`` there, not the 502 of a
+  malformed response).
 """
 
 from __future__ import annotations
@@ -53,13 +57,24 @@ _DEFAULT_CONTENT_TYPE = (b"Content-Type", b"application/json")
 
 @dataclass(frozen=True, slots=True)
 class MalformedResponse:
-    """The function's answer breaks the proxy contract; ``reason`` is for the execution log."""
+    """The function's answer breaks the proxy contract; ``reason`` is for the execution log.
+
+    ``status`` is what API Gateway answers the client: 502, or 500 for a body that should be
+    decoded from base64 and is not base64.
+    """
 
     reason: str
+    status: int = 502
 
 
 class _Malformed(Exception):
     """Internal control flow only; never escapes this module."""
+
+    status = 502
+
+
+class _NotBase64(_Malformed):
+    status = 500
 
 
 def _status(value: Any) -> int:
@@ -110,7 +125,8 @@ def _merged_headers(headers: Any, multi: Any) -> dict[str, tuple[str, list[str]]
             if not isinstance(values, list):
                 raise _Malformed(f"multiValueHeaders {name!r} is not a list")
             texts = [t for t in (_header_value(name, v) for v in values) if t is not None]
-            merged[name.lower()] = (name, texts)
+            single = merged.get(name.lower())
+            merged[name.lower()] = (name, texts if single is None else [*texts, *single[1]])
     return merged
 
 
@@ -152,7 +168,7 @@ def _body(value: Any, is_base64: Any, binary: BinaryMediaTypes, accept: str | No
         try:
             return binascii.a2b_base64(value.encode("ascii"), strict_mode=False)
         except (binascii.Error, UnicodeEncodeError) as exc:
-            raise _Malformed(f"body is not valid base64: {exc}") from None
+            raise _NotBase64(f"body is not valid base64: {exc}") from None
     return value.encode("utf-8", "surrogatepass")
 
 
@@ -181,5 +197,5 @@ def parse_proxy_response(
             decoded.get("body"), decoded.get("isBase64Encoded"), binary_media_types, accept_header
         )
     except _Malformed as exc:
-        return MalformedResponse(str(exc))
+        return MalformedResponse(str(exc), exc.status)
     return GatewayReply(status, headers, body)

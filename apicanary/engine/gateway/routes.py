@@ -14,7 +14,9 @@ Contract (``reference/aws-semantics.md`` §2.5, §2.6, plus AWS-recorded behavio
 * Then the **method**: the exact method beats ``ANY``. A resource that matches without the
   method answers ``None`` too, and does *not* fall back to a less specific resource: API
   Gateway answers 403 ``Missing Authentication Token`` for both cases (the gateway turns
-  ``None`` into that response).
+  ``None`` into that response). The one exception, AWS-recorded: an ``OPTIONS`` request to a
+  resource without ``OPTIONS`` or ``ANY`` falls back to the greedy ``{proxy+}`` resource that
+  would catch the path (the most specific one), when that has ``OPTIONS`` or ``ANY``.
 * Only resources that carry at least one method take part; path prefixes that exist only as
   parents of deeper templates (``/orders`` for ``/orders/{id}``) are skipped over, so a
   ``/{proxy+}`` still catches ``/orders``.
@@ -187,18 +189,45 @@ class RouteTable(Generic[I]):
         static = self._static.get(stripped)
         if static is not None:
             fixed = static.fixed
-            return fixed.get(method) or fixed.get("ANY")
+            found_fixed = fixed.get(method) or fixed.get("ANY")
+            if found_fixed is None and method == "OPTIONS":
+                return self._options_fallback(stripped)
+            return found_fixed
         segs = stripped.split("/") if stripped else []
         found = _walk(self._root, segs, 0, len(segs))
         if found is None:
             return None
         terminal, captured = found
         if not captured:
-            return terminal.fixed.get(method) or terminal.fixed.get("ANY")
+            found_fixed = terminal.fixed.get(method) or terminal.fixed.get("ANY")
+            if found_fixed is None and method == "OPTIONS":
+                return self._options_fallback(stripped)
+            return found_fixed
         route = terminal.route_for(method)
         if route is None:
-            return None
+            return self._options_fallback(stripped) if method == "OPTIONS" else None
         return _new_match(terminal, route, dict(captured))
+
+    def _options_fallback(self, stripped: str) -> RouteMatch[I] | None:
+        """The deepest greedy resource on the path that answers OPTIONS (or ANY), if any."""
+        segs = stripped.split("/") if stripped else []
+        node: _Node[I] | None = self._root
+        best: tuple[_Terminal[I], str, Route[I]] | None = None
+        best_rest = ""
+        for i, seg in enumerate(segs):
+            if node is None:
+                break
+            greedy = node.greedy
+            if greedy is not None:
+                route = greedy.route_for("OPTIONS")
+                if route is not None:
+                    best = (greedy, node.greedy_name or "proxy", route)
+                    best_rest = "/".join(segs[i:])
+            node = node.literals.get(seg) or (node.param if seg else None)
+        if best is None:
+            return None
+        terminal, name, route = best
+        return _new_match(terminal, route, {name: best_rest})
 
 
 def _walk(

@@ -1,0 +1,79 @@
+"""The headers API Gateway adds to a request before it invokes the function (sans I/O).
+
+A regional REST API (and every HTTP API) hands the function the client's request headers plus
+``X-Forwarded-For``, ``X-Forwarded-Port``, ``X-Forwarded-Proto`` and ``X-Amzn-Trace-Id``; an
+edge-optimized REST API sits behind CloudFront and adds ``Via``, ``X-Amz-Cf-Id`` and the
+``CloudFront-*`` viewer headers as well (docs/aws-semantics.md, "Headers added before the
+function runs"). Apps read the client's address and scheme from these.
+
+Local values, where AWS's cannot exist here:
+
+* ``X-Forwarded-For`` is the client's address; when the client sent one, the address is
+  appended to it (``"<sent>, <address>"``), as a proxy does.
+* ``X-Forwarded-Port`` is the port of the ``Host`` the client connected to (``80`` when the
+  ``Host`` names none); ``X-Forwarded-Proto`` is ``http``: the local gateway speaks plain HTTP.
+* ``X-Amzn-Trace-Id`` is the client's own when it sent one (X-Ray propagates it), else a new
+  ``Root=1-<epoch seconds, 8 hex>-<24 hex>`` derived from the request id.
+* Edge only: ``Via`` and ``X-Amz-Cf-Id`` are derived from the request id; the viewer headers
+  say a desktop viewer in ``US`` (CloudFront's device and geo detection has nothing to detect).
+
+:func:`added_headers` returns them in the order AWS lists them; the event builders put them in
+place of any header of the same name the client sent.
+"""
+
+from __future__ import annotations
+
+import base64
+
+__all__ = ["added_headers", "forwarded_port", "trace_id"]
+
+_EDGE_VIEWER: tuple[tuple[str, str], ...] = (
+    ("CloudFront-Forwarded-Proto", "http"),
+    ("CloudFront-Is-Desktop-Viewer", "true"),
+    ("CloudFront-Is-Mobile-Viewer", "false"),
+    ("CloudFront-Is-SmartTV-Viewer", "false"),
+    ("CloudFront-Is-Tablet-Viewer", "false"),
+    ("CloudFront-Viewer-ASN", "16509"),
+    ("CloudFront-Viewer-Country", "US"),
+)
+
+
+def forwarded_port(host: str | None) -> str:
+    """The port a ``Host`` value names (``"3000"`` for ``localhost:3000``), else ``"80"``."""
+    if host:
+        port = host.rpartition(":")[2]
+        if port.isdigit() and port != host:
+            return port
+    return "80"
+
+
+def trace_id(request_id: str, request_time_ms: int) -> str:
+    """A new X-Ray root trace id: ``Root=1-<seconds as 8 hex>-<24 hex from the request id>``."""
+    unique = request_id.replace("-", "")[:24].rjust(24, "0")
+    return f"Root=1-{(request_time_ms // 1000) & 0xFFFFFFFF:08x}-{unique}"
+
+
+def added_headers(
+    *,
+    source_ip: str,
+    host: str | None,
+    sent_forwarded_for: str | None,
+    sent_trace_id: str | None,
+    request_id: str,
+    request_time_ms: int,
+    edge: bool = False,
+) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs API Gateway adds, canonically cased (see the module docstring)."""
+    forwarded_for = f"{sent_forwarded_for}, {source_ip}" if sent_forwarded_for else source_ip
+    added: list[tuple[str, str]] = []
+    if edge:
+        added.extend(_EDGE_VIEWER)
+        unique = request_id.replace("-", "")
+        added.append(("Via", f"1.1 {unique[:32]}.cloudfront.net (CloudFront)"))
+        cf_id = base64.urlsafe_b64encode((unique * 2).encode("ascii", "replace")[:40]).decode()
+        added.append(("X-Amz-Cf-Id", cf_id))
+    added.append(("X-Amzn-Trace-Id", sent_trace_id or trace_id(request_id, request_time_ms)))
+    added.append(("X-Forwarded-For", forwarded_for))
+    added.append(("X-Forwarded-Port", forwarded_port(host)))
+    added.append(("X-Forwarded-Proto", "http"))
+    return added
