@@ -33,6 +33,8 @@ _DEPLOYMENTS = _API + "/deployments"
 _DEPLOYMENT = _DEPLOYMENTS + "/{deployment_id}"
 _STAGES = _API + "/stages"
 _STAGE = _STAGES + "/{stage_name}"
+_GATEWAY_RESPONSES = _API + "/gatewayresponses"
+_GATEWAY_RESPONSE = _GATEWAY_RESPONSES + "/{response_type}"
 
 
 def routes(service: ApiGatewayService) -> list[BaseRoute]:
@@ -40,7 +42,9 @@ def routes(service: ApiGatewayService) -> list[BaseRoute]:
     handlers = _Handlers(service)
     return [
         Route(_RESTAPIS, handlers.restapis, methods=["GET", "POST"]),
-        Route(_API, handlers.restapi, methods=["GET", "PUT", "DELETE"]),
+        Route(_API, handlers.restapi, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        Route(_GATEWAY_RESPONSES, handlers.gateway_responses, methods=["GET"]),
+        Route(_GATEWAY_RESPONSE, handlers.gateway_response, methods=["GET", "PUT", "DELETE"]),
         Route(_RESOURCES, handlers.resources, methods=["GET"]),
         Route(_RESOURCE, handlers.resource, methods=["GET", "POST", "DELETE"]),
         Route(_METHOD, handlers.method, methods=["GET", "PUT", "DELETE"]),
@@ -64,6 +68,13 @@ def _limit(request: Request) -> int | None:
         return int(raw)
     except ValueError:
         raise AwsApiError("BadRequestException", f"Invalid limit {raw!r}", 400) from None
+
+
+def _patch_operations(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    operations = fields.get("patchOperations") or []
+    if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+        raise AwsApiError("BadRequestException", "patchOperations must be a list of objects", 400)
+    return operations
 
 
 def _embeds(request: Request, what: str) -> bool:
@@ -95,7 +106,24 @@ class _Handlers:
             body = await request.body()
             mode = request.query_params.get("mode")
             return json_response(await _call(self.svc.put_rest_api, api_id, body, mode))
+        if request.method == "PATCH":
+            operations = _patch_operations(await read_json(request))
+            return json_response(await _call(self.svc.update_rest_api, api_id, operations))
         await _call(self.svc.delete_rest_api, api_id)
+        return json_response(None, 202)
+
+    async def gateway_responses(self, request: Request) -> Response:
+        api_id = request.path_params["restapi_id"]
+        return json_response(await _call(self.svc.get_gateway_responses, api_id))
+
+    async def gateway_response(self, request: Request) -> Response:
+        key = (request.path_params["restapi_id"], request.path_params["response_type"])
+        if request.method == "GET":
+            return json_response(await _call(self.svc.get_gateway_response, *key))
+        if request.method == "PUT":
+            fields = await read_json(request)
+            return json_response(await _call(self.svc.put_gateway_response, *key, fields), 201)
+        await _call(self.svc.delete_gateway_response, *key)
         return json_response(None, 202)
 
     async def resources(self, request: Request) -> Response:
@@ -185,12 +213,7 @@ class _Handlers:
         if request.method == "GET":
             return json_response(await _call(self.svc.get_stage, api_id, name))
         if request.method == "PATCH":
-            fields = await read_json(request)
-            operations = fields.get("patchOperations") or []
-            if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
-                raise AwsApiError(
-                    "BadRequestException", "patchOperations must be a list of objects", 400
-                )
+            operations = _patch_operations(await read_json(request))
             return json_response(await _call(self.svc.update_stage, api_id, name, operations))
         await _call(self.svc.delete_stage, api_id, name)
         return json_response(None, 202)

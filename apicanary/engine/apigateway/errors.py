@@ -53,11 +53,12 @@ PATH_PART_MISSING = "Resource's path part must be specified"
 METHOD_EXISTS = "Method already exists for this resource"
 ROOT_DELETE = "Cannot delete the root resource"  # [Unverified]
 HTTP_METHOD_MISSING = "Enumeration value for HttpMethod must be non-empty"
-AWS_PROXY_NOT_LAMBDA = (
+AWS_PROXY_NOT_LAMBDA = (  # [Rec]
     "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose "
     "stream invocations."
 )
-INVALID_ARN = "Invalid ARN specified in the request"
+INVALID_ARN = "Invalid ARN specified in the request"  # [Rec]
+ARN_WITHOUT_PATH_OR_ACTION = "AWS ARN for integration must contain path or action"  # [Rec]
 INVALID_HTTP_ENDPOINT = "Invalid HTTP endpoint specified for URI"
 NO_METHODS = "The REST API doesn't contain any methods"
 

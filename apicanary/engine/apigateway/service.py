@@ -7,6 +7,9 @@ API's JSON shape (camelCase, as botocore's ``apigateway`` model names them) and 
 one SQLite transaction (a patch list with one bad operation changes nothing), bumps
 :attr:`ApiGatewayService.revision`, and, once committed, calls the ``on_change`` listeners
 with a fresh :class:`GatewaySnapshot`. Dates are epoch seconds, as AWS's rest-json sends them.
+
+Over 400 lines: one thin method per control-plane operation (the semantics live in the
+modules it delegates to), kept together so the operations read as one API.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
 from apicanary.engine.apigateway import errors as err
+from apicanary.engine.apigateway import gateway_responses as responses
 from apicanary.engine.apigateway.build import api_summary, build_snapshot
 from apicanary.engine.apigateway.deployments import DeploymentOps
 from apicanary.engine.apigateway.importer import (
@@ -30,6 +34,7 @@ from apicanary.engine.apigateway.importer import (
     parse_definition,
 )
 from apicanary.engine.apigateway.resources import ResourceOps
+from apicanary.engine.apigateway.restapi_patch import apply_rest_api_patch
 from apicanary.engine.apigateway.snapshot import GatewaySnapshot
 from apicanary.engine.apigateway.stage import render_stage
 from apicanary.engine.apigateway.tables import COMPONENT, MIGRATIONS, Tables
@@ -152,6 +157,43 @@ class ApiGatewayService:
             tables.put_api(api)
             apply_definition(self._resource_ops(tables), api_id, definition, overwrite=overwrite)
             return _render_api(api)
+
+    def update_rest_api(
+        self, api_id: str, operations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """UpdateRestApi: JSON-patch ``operations`` (:mod:`.restapi_patch`)."""
+        with self._write() as tables:
+            api = apply_rest_api_patch(tables.api_or_fail(api_id), operations)
+            tables.put_api(api)
+            return _render_api(api)
+
+    # -- gateway responses (:mod:`.gateway_responses`) -----------------------------------------
+
+    def put_gateway_response(
+        self, api_id: str, kind: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        with self._write() as tables:
+            tables.api_or_fail(api_id)
+            stored = responses.customized(responses.response_type(kind), fields)
+            tables.put_gateway_response(api_id, stored)
+            return responses.render(kind, {kind: stored})
+
+    def get_gateway_response(self, api_id: str, kind: str) -> dict[str, Any]:
+        with self._read() as tables:
+            tables.api_or_fail(api_id)
+            return responses.render(responses.response_type(kind), tables.gateway_responses(api_id))
+
+    def get_gateway_responses(self, api_id: str) -> dict[str, Any]:
+        """``{"item": [...]}``: all 21 types (the collection has no pagination)."""
+        with self._read() as tables:
+            tables.api_or_fail(api_id)
+            return {"item": responses.render_all(tables.gateway_responses(api_id))}
+
+    def delete_gateway_response(self, api_id: str, kind: str) -> None:
+        with self._write() as tables:
+            tables.api_or_fail(api_id)
+            if not tables.delete_gateway_response(api_id, responses.response_type(kind)):
+                raise responses.not_defined()
 
     # -- resources, methods, integrations ----------------------------------------------------
 

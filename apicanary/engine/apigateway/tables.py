@@ -52,7 +52,15 @@ CREATE TABLE apigw_stages (
 );
 CREATE TABLE apigw_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
 INSERT INTO apigw_revision (id, revision) VALUES (1, 0);
-"""
+""",
+    """
+CREATE TABLE apigw_gateway_responses (
+  api_id TEXT NOT NULL REFERENCES apigw_apis(id) ON DELETE CASCADE,
+  response_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (api_id, response_type)
+);
+""",
 ]
 
 
@@ -260,6 +268,29 @@ class Tables:
 
     def delete_stage(self, api_id: str, name: str) -> None:
         self.conn.execute("DELETE FROM apigw_stages WHERE api_id = ? AND name = ?", (api_id, name))
+
+    # -- gateway responses (only the customized ones are stored) -----------------------------
+
+    def gateway_responses(self, api_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT response_type, body FROM apigw_gateway_responses WHERE api_id = ?", (api_id,)
+        ).fetchall()
+        return {r["response_type"]: dict(loads(r["body"])) for r in rows}
+
+    def put_gateway_response(self, api_id: str, response: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO apigw_gateway_responses (api_id, response_type, body) VALUES (?, ?, ?) "
+            "ON CONFLICT(api_id, response_type) DO UPDATE SET body = excluded.body",
+            (api_id, response["responseType"], dumps(response)),
+        )
+
+    def delete_gateway_response(self, api_id: str, response_type: str) -> bool:
+        """Whether a customization was there to delete."""
+        cursor = self.conn.execute(
+            "DELETE FROM apigw_gateway_responses WHERE api_id = ? AND response_type = ?",
+            (api_id, response_type),
+        )
+        return cursor.rowcount > 0
 
     def _exists(self, sql: str, params: tuple[Any, ...]) -> bool:
         return self.conn.execute(sql, params).fetchone() is not None

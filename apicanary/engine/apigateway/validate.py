@@ -37,6 +37,7 @@ _STAGE_VAR = r"\$\{stageVariables\.[A-Za-z0-9_]+\}"
 _NAME_OR_VAR = re.compile(rf"(?:[A-Za-z0-9_-]|{_STAGE_VAR})+")
 _REGION = re.compile(r"[a-z0-9-]+")
 _ACCOUNT = re.compile(r"\d{12}")
+_ARN = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:.+")
 _APIGW_ARN = re.compile(r"arn:aws[a-z-]*:apigateway:[a-z0-9-]+:[a-z0-9.-]+:(?:path|action)/.+")
 
 
@@ -209,16 +210,28 @@ def integration(fields: Mapping[str, Any], resource_id: str) -> dict[str, Any]:
 
 
 def _check_uri(kind: str, uri: Any) -> None:
+    """AWS's checks of an integration URI, in its order (docs/aws-semantics.md, PutIntegration):
+    an ARN at all, then a ``path/`` or ``action/`` resource, then (``AWS_PROXY``) a Lambda
+    invocation path naming a function, or a Firehose action."""
     if kind in ("HTTP", "HTTP_PROXY"):
         if not isinstance(uri, str) or not re.match(r"https?://[^/]", uri):
             raise err.bad_request(err.INVALID_HTTP_ENDPOINT)
         return
-    if not isinstance(uri, str) or not _APIGW_ARN.fullmatch(uri):
+    if not isinstance(uri, str) or not _ARN.fullmatch(uri):
         raise err.bad_request(err.INVALID_ARN)
-    is_lambda = ":lambda:path/" in uri
-    if kind == "AWS_PROXY" and not (is_lambda or ":firehose:" in uri):
+    resource = uri.split(":", 5)[5]
+    if not resource.startswith(("path/", "action/")):
+        raise err.bad_request(err.ARN_WITHOUT_PATH_OR_ACTION)
+    if not _APIGW_ARN.fullmatch(uri):
+        raise err.bad_request(err.INVALID_ARN)
+    lambda_path = ":lambda:path/" in uri
+    if kind == "AWS_PROXY":
+        if lambda_path and lambda_function_of(uri) is not None:
+            return
+        if ":firehose:action/" in uri:
+            return
         raise err.bad_request(err.AWS_PROXY_NOT_LAMBDA)
-    if is_lambda and lambda_function_of(uri) is None:
+    if lambda_path and lambda_function_of(uri) is None:
         raise err.bad_request(
             f"{err.INVALID_ARN}: {uri} is not arn:aws:apigateway:<region>:lambda:path/"
             "2015-03-31/functions/<function-arn>/invocations"
