@@ -180,7 +180,9 @@ def _with_event_routes(
                 account=context.account_id,
             )
             uri = integration_uri(arn, region=context.region)
-            integration = IntegrationSpec("AWS_PROXY", uri, fn.logical_id, fn.auto_publish_alias)
+            integration = IntegrationSpec(
+                "AWS_PROXY", uri, fn.logical_id, fn.auto_publish_alias, event.timeout_in_millis
+            )
             result.append(RouteSpec(event.path, event.method, integration))
     return result
 

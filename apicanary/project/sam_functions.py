@@ -258,7 +258,13 @@ def _api_events(template: SamTemplate, props: Props) -> tuple[ApiEventSpec, ...]
                 f"{', '.join(m.lower() for m in _EVENT_METHODS.values())}",
             )
         api = _rest_api_id(template, event_props.get("RestApiId"), child(props_path, "RestApiId"))
-        specs.append(ApiEventSpec(name, api, route_path, _EVENT_METHODS[method.lower()]))
+        timeout = None
+        if event_props.get("TimeoutInMillis") is not None:
+            timeout_path = child(props_path, "TimeoutInMillis")
+            raw = template.resolver.resolve(event_props["TimeoutInMillis"], timeout_path)
+            timeout = as_int(raw, timeout_path, low=50, high=29_000, unit="milliseconds")
+        method_name = _EVENT_METHODS[method.lower()]
+        specs.append(ApiEventSpec(name, api, route_path, method_name, timeout))
     return tuple(specs)
 
 

@@ -43,6 +43,7 @@ class ApiEventSpec:
     rest_api: str  # logical id of the API; "ServerlessRestApi" when RestApiId is absent
     path: str
     method: str  # upper case: GET, POST, ..., ANY
+    timeout_in_millis: int | None = None  # Properties.TimeoutInMillis (50..29000)
 
 
 @dataclass(frozen=True)
