@@ -511,6 +511,61 @@ def test_update_stage(target: Target, data: st.DataObject) -> None:
     send(target, "PATCH", f"/restapis/{api}/stages/{stage}", body)
 
 
+rest_api_paths = st.sampled_from(
+    [
+        "/binaryMediaTypes/image~1png",
+        "/binaryMediaTypes/*~1*",
+        "/binaryMediaTypes/",
+        "/binaryMediaTypes",
+        "/minimumCompressionSize",
+        "/name",
+        "/description",
+        "/apiKeySource",
+        "/disableExecuteApiEndpoint",
+        "/endpointConfiguration/types/0",
+        "/policy",
+    ]
+) | st.text(max_size=30)
+
+
+@FUZZ
+@given(data=st.data())
+def test_update_rest_api(target: Target, data: st.DataObject) -> None:
+    api = data.draw(api_ids(target, known=False))
+    operation = st.fixed_dictionaries(
+        {},
+        optional={
+            "op": st.sampled_from(["add", "remove", "replace", "move", "copy"]) | json_values,
+            "path": rest_api_paths,
+            "value": json_values | st.sampled_from(["image/gif", "10", "-1", "", "EDGE", "true"]),
+        },
+    )
+    operations = data.draw(st.lists(operation, max_size=4) | json_values)
+    body = data.draw(st.just({"patchOperations": operations}) | fields({}))
+    send(target, "PATCH", f"/restapis/{api}", body)
+
+
+@FUZZ
+@given(data=st.data())
+def test_gateway_responses(target: Target, data: st.DataObject) -> None:
+    api = data.draw(api_ids(target, known=True))
+    kind = data.draw(segment(["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "FAKE"]))
+    method = data.draw(st.sampled_from(["GET", "PUT", "DELETE", "LIST"]))
+    body = data.draw(
+        fields(
+            {
+                "statusCode": st.sampled_from(["404", "599", "600", "abc", ""]) | json_values,
+                "responseParameters": st.dictionaries(st.text(max_size=8), json_values),
+                "responseTemplates": st.dictionaries(st.text(max_size=8), json_values),
+            }
+        )
+    )
+    if method == "LIST":
+        send(target, "GET", f"/restapis/{api}/gatewayresponses")
+    else:
+        send(target, method, f"/restapis/{api}/gatewayresponses/{kind}", body)
+
+
 @FUZZ
 @given(data=st.data())
 def test_deployments_stages_methods(target: Target, data: st.DataObject) -> None:

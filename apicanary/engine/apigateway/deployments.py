@@ -43,6 +43,8 @@ class DeploymentOps:
         exist; its production deployment is unchanged)."""
         tables = self.tables
         stage_name = fields.get("stageName")
+        if stage_name is not None and not isinstance(stage_name, str):
+            raise err.bad_request(f"Invalid stageName {stage_name!r}: a string is required")
         canary_input = fields.get("canarySettings")
         if canary_input is not None and not isinstance(canary_input, Mapping):
             raise err.bad_request("canarySettings must be an object")
