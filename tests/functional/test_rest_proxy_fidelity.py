@@ -343,7 +343,7 @@ def test_sam_api_event_timeout_in_millis(tmp_path: Path) -> None:
                     TimeoutInMillis: 300
         """)  # fmt: skip
     (tmp_path / "src" / "app.py").write_text(
-        "import time\ndef handler(event, context):\n    time.sleep(2)\n    return {}\n"
+        "import time\ndef handler(event, context):\n    time.sleep(1)\n    return {}\n"
     )
     with running_server(tmp_path / "state", template) as server:
         response = httpx.get(f"{server.gateway_url}/Prod/slow", timeout=10)
@@ -355,3 +355,45 @@ def test_sam_api_event_timeout_in_millis(tmp_path: Path) -> None:
     template.write_text(out_of_range)
     with pytest.raises(Exception, match=r"TimeoutInMillis: 30 is out of range"):
         load_project(template)
+
+
+def test_the_gateway_answers_with_customized_responses(world: World) -> None:
+    """[Doc supported-gateway-response-types] a customized MISSING_AUTHENTICATION_TOKEN is what
+    an unmatched path gets; DEFAULT_5XX covers the untyped 502 of a malformed response."""
+    put = world.apigw.put_gateway_response
+    put(
+        restApiId=world.api_id, responseType="MISSING_AUTHENTICATION_TOKEN", statusCode="404",
+        responseParameters={
+            "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+            "gatewayresponse.header.x-echo": "method.request.header.Accept",
+        },
+        responseTemplates={
+            "application/json": '{"error": $context.error.messageString, '
+            '"type": "$context.error.responseType"}'
+        },
+    )  # fmt: skip
+    put(
+        restApiId=world.api_id, responseType="DEFAULT_5XX",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+    )  # fmt: skip
+    host = {"Host": f"{world.api_id}.execute-api.localhost"}  # other tests made more APIs
+    try:
+        missing = httpx.get(f"{world.gateway_url}/stage/test", headers=host)
+        assert missing.status_code == 404
+        assert missing.headers["access-control-allow-origin"] == "*"
+        assert "x-echo" not in missing.headers  # request mappings are not supported
+        assert missing.json() == {
+            "error": "Missing Authentication Token",
+            "type": "MISSING_AUTHENTICATION_TOKEN",
+        }
+        malformed = httpx.post(
+            f"{world.gateway_url}/stage/respond", json={"statusCode": "x"}, headers=host
+        )
+        assert malformed.status_code == 502
+        assert malformed.headers["access-control-allow-origin"] == "*"
+        assert malformed.json() == {"message": "Internal server error"}
+    finally:
+        for kind in ("MISSING_AUTHENTICATION_TOKEN", "DEFAULT_5XX"):
+            world.apigw.delete_gateway_response(restApiId=world.api_id, responseType=kind)
+    restored = httpx.get(f"{world.gateway_url}/stage/test", headers=host)
+    assert restored.status_code == 403 and "access-control-allow-origin" not in restored.headers

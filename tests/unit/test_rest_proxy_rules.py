@@ -13,6 +13,8 @@ import pytest
 
 from apicanary.engine.apigateway.gateway_responses import customized, render, render_all
 from apicanary.engine.apigateway.restapi_patch import apply_rest_api_patch
+from apicanary.engine.gateway import responses
+from apicanary.engine.gateway.custom_responses import customized_answers
 from apicanary.engine.gateway.events import build_http_v2_event, build_rest_v1_event
 from apicanary.engine.gateway.forwarded import forwarded_port
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
@@ -245,3 +247,21 @@ def test_default_5xx_shows_through_default_responses_only() -> None:
     assert by_type["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "403"  # a 4xx
     assert "statusCode" not in by_type["DEFAULT_4XX"]
     assert render("DEFAULT_5XX", custom)["statusCode"] == "599"
+
+
+def test_gateway_answers_follow_the_customized_family() -> None:
+    """A customized DEFAULT_5XX gives the 504 timeout its status and headers; the 403 (a 4xx)
+    is untouched; no customization, no change."""
+    assert customized_answers({}) == {}
+    custom = {
+        "DEFAULT_5XX": customized(
+            "DEFAULT_5XX",
+            {"statusCode": "599", "responseParameters": {"gatewayresponse.header.x-a": "'b'"}},
+        )
+    }
+    answers = customized_answers(custom)
+    timeout = answers[responses.INTEGRATION_TIMEOUT]
+    assert (timeout.status, timeout.body) == (599, b'{"message":"Endpoint request timed out"}')
+    assert (b"x-a", b"b") in timeout.headers
+    assert responses.MISSING_AUTHENTICATION_TOKEN not in answers
+    assert answers[responses.FUNCTION_ERROR].status == 599

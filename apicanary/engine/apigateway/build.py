@@ -96,6 +96,7 @@ def build_snapshot(tables: Tables, revision: int) -> GatewaySnapshot:
             binary_media_types=tuple(api.get("binaryMediaTypes") or ()),
             stages=frozen_map(stages),
             deployments=frozen_map(deployments),
+            gateway_responses=frozen_map(tables.gateway_responses(api_id)),
         )
     return GatewaySnapshot(revision, frozen_map(apis))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 _V = TypeVar("_V")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -79,6 +79,10 @@ class ApiSnapshot:
     binary_media_types: tuple[str, ...]
     stages: Mapping[str, StageSnapshot]
     deployments: Mapping[str, DeploymentSnapshot]
+    #: customized gateway responses by type, as PutGatewayResponse stored them
+    gateway_responses: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 @dataclass(frozen=True, slots=True)

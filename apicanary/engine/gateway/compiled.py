@@ -3,19 +3,22 @@
 :func:`compile_gateway` turns the control plane's immutable :class:`GatewaySnapshot` into
 lookup structures: per API its stages, per stage its deployment's route table and its canary
 arm (deployment, percentage, stage variables with the overrides merged in), per route its
-integration parsed once (the Lambda function reference, or why it cannot run). Deployments
+integration parsed once (the Lambda function reference, or why it cannot run), and the
+gateway's fixed answers as the API's customized gateway responses make them. Deployments
 never change, so their route tables are compiled once and reused across snapshots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from apicanary.arns import parse_integration_uri
 from apicanary.engine.apigateway.snapshot import ApiSnapshot, DeploymentSnapshot, GatewaySnapshot
+from apicanary.engine.gateway.custom_responses import customized_answers
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
+from apicanary.engine.gateway.responses import GatewayResponse
 from apicanary.engine.gateway.routes import Route, RouteTable, compile_routes
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -58,6 +61,12 @@ class CompiledApi:
     name: str
     binary: BinaryMediaTypes
     stages: Mapping[str, CompiledStage]
+    #: the gateway's fixed answers this API customized (:mod:`.custom_responses`)
+    answers: Mapping[GatewayResponse, GatewayResponse] = field(default_factory=dict)
+
+    def answer(self, response: GatewayResponse) -> GatewayResponse:
+        """``response`` as this API's gateway responses say it is sent."""
+        return self.answers.get(response, response) if self.answers else response
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +125,11 @@ def _compile_api(api: ApiSnapshot, deployments: Mapping[str, CompiledDeployment]
             stage.name, deployments[f"{api.id}/{stage.deployment_id}"], variables, canary
         )
     return CompiledApi(
-        api.id, api.name, BinaryMediaTypes.of(api.binary_media_types), MappingProxyType(stages)
+        api.id,
+        api.name,
+        BinaryMediaTypes.of(api.binary_media_types),
+        MappingProxyType(stages),
+        customized_answers(api.gateway_responses),
     )
 
 

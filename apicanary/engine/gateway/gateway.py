@@ -170,7 +170,7 @@ class Gateway:
         stage = api.stages.get(stage_name)
         if stage is None:
             self.inflight.end(request_id)
-            return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id)
+            return _fixed(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
         canary = stage.canary
         is_canary = canary is not None and self._rng.random() * 100.0 < canary.percent
         if canary is not None and is_canary:
@@ -180,7 +180,7 @@ class Gateway:
         match = deployment.table.match(request.method, "/" + rest)
         if match is None:
             self.inflight.end(request_id)
-            return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id)
+            return _fixed(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
 
         route = ResolvedRoute(
             api.id, api.name, api.binary, stage_name, is_canary, deployment.id, variables, path,
@@ -314,7 +314,8 @@ class Gateway:
     ) -> GatewayReply:
         version = record.executed_version
         extra = () if version is None else ((VERSION_HEADER, version.encode()),)
-        reply = _fixed(response, record.request_id, extra)
+        api = self._view.apis.get(record.route.api_id)
+        reply = _fixed(api.answer(response) if api else response, record.request_id, extra)
         self._record(record, reply.status, started, error_type)
         return reply
 
