@@ -137,7 +137,8 @@ def test_multi_value_and_single_value_headers_are_joined(world: World) -> None:
 
 def test_binary_media_types_via_update_rest_api_and_bad_base64(world: World) -> None:
     """[Rec test_aws_proxy_binary_response]: ``*/test`` is no wildcard; only the first Accept
-    type counts; an undecodable base64 body is a 500."""
+    type counts; an undecodable base64 body is a 500; a change reaches callers with the next
+    deployment."""
     world.apigw.update_rest_api(
         restApiId=world.api_id,
         patchOperations=[
@@ -150,6 +151,8 @@ def test_binary_media_types_via_update_rest_api_and_bad_base64(world: World) -> 
     assert _respond(world, "binary", answer, "image/png").content == b"\x89PNG\r\n"
     for accept in ("*/test", "random/test", "*/*", "image/*", "image/webp,image/png"):
         assert _respond(world, "binary", answer, accept).text == PNG, accept
+    # the types reach callers with a deployment: the stage deployed before the patch has none
+    assert _respond(world, "stage", answer, "image/png").text == PNG
     bad = _respond(world, "binary", {**answer, "body": "èé+à)("}, "image/png")
     assert (bad.status_code, bad.json()) == (500, {"message": "Internal server error"})
 

@@ -87,8 +87,12 @@ def build_snapshot(tables: Tables, revision: int) -> GatewaySnapshot:
             for deployment_id in wanted:
                 if deployment_id not in deployments:
                     routes = tables.deployment_routes(api_id, deployment_id)
+                    settings = tables.deployment_settings(api_id, deployment_id)
+                    binary = None if settings is None else settings.get("binaryMediaTypes")
                     deployments[deployment_id] = DeploymentSnapshot(
-                        deployment_id, tuple(_route(r) for r in routes)
+                        deployment_id,
+                        tuple(_route(r) for r in routes),
+                        None if binary is None else tuple(binary),
                     )
         apis[api_id] = ApiSnapshot(
             id=api_id,

@@ -48,7 +48,7 @@ class DeploymentOps:
         canary_input = fields.get("canarySettings")
         if canary_input is not None and not isinstance(canary_input, Mapping):
             raise err.bad_request("canarySettings must be an object")
-        tables.api_or_fail(api_id)
+        api = tables.api_or_fail(api_id)
         stage = None
         if canary_input is not None:
             if not stage_name:
@@ -67,7 +67,8 @@ class DeploymentOps:
         if fields.get("description") is not None:
             deployment["description"] = fields["description"]
         deployment["createdDate"] = self.now
-        tables.insert_deployment(api_id, deployment, routes)
+        settings = {"binaryMediaTypes": list(api.get("binaryMediaTypes") or [])}
+        tables.insert_deployment(api_id, deployment, routes, settings)
         if stage_name:
             self._deploy_to_stage(api_id, stage_name, stage, deployment["id"], fields)
         return deployment

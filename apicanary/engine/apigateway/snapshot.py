@@ -44,10 +44,13 @@ class RouteSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DeploymentSnapshot:
-    """An immutable deployment: its id and routes (sorted by path, then method)."""
+    """An immutable deployment: its id and routes (sorted by path, then method), and the
+    API's ``binaryMediaTypes`` as they were when it was made (``None``: not recorded, the
+    API's current ones apply)."""
 
     id: str
     routes: tuple[RouteSnapshot, ...]
+    binary_media_types: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

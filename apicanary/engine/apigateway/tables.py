@@ -61,6 +61,10 @@ CREATE TABLE apigw_gateway_responses (
   PRIMARY KEY (api_id, response_type)
 );
 """,
+    # what a deployment freezes of the API itself (binaryMediaTypes); NULL for older ones
+    """
+ALTER TABLE apigw_deployments ADD COLUMN settings TEXT;
+""",
 ]
 
 
@@ -227,12 +231,31 @@ class Tables:
         return sorted(items, key=lambda d: (d["createdDate"], d["id"]))
 
     def insert_deployment(
-        self, api_id: str, deployment: dict[str, Any], routes: list[dict[str, Any]]
+        self,
+        api_id: str,
+        deployment: dict[str, Any],
+        routes: list[dict[str, Any]],
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.conn.execute(
-            "INSERT INTO apigw_deployments (api_id, id, body, routes) VALUES (?, ?, ?, ?)",
-            (api_id, deployment["id"], dumps(deployment), dumps(routes)),
+            "INSERT INTO apigw_deployments (api_id, id, body, routes, settings) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                api_id,
+                deployment["id"],
+                dumps(deployment),
+                dumps(routes),
+                None if settings is None else dumps(settings),
+            ),
         )
+
+    def deployment_settings(self, api_id: str, deployment_id: str) -> dict[str, Any] | None:
+        """What the deployment froze of the API (``binaryMediaTypes``); ``None`` if nothing."""
+        row = self.conn.execute(
+            "SELECT settings FROM apigw_deployments WHERE api_id = ? AND id = ?",
+            (api_id, deployment_id),
+        ).fetchone()
+        return None if row is None or row["settings"] is None else dict(loads(row["settings"]))
 
     def delete_deployment(self, api_id: str, deployment_id: str) -> None:
         self.conn.execute(

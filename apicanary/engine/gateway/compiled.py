@@ -38,6 +38,7 @@ class Integration:
 class CompiledDeployment:
     id: str
     table: RouteTable[Integration]
+    binary: BinaryMediaTypes | None = None  # None: the API's current binaryMediaTypes apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,9 @@ def _compile_deployment(deployment: DeploymentSnapshot) -> CompiledDeployment:
         )
         for route in deployment.routes
     ]
-    return CompiledDeployment(deployment.id, compile_routes(routes))
+    types = deployment.binary_media_types
+    binary = None if types is None else BinaryMediaTypes.of(types)
+    return CompiledDeployment(deployment.id, compile_routes(routes), binary)
 
 
 def _compile_api(api: ApiSnapshot, deployments: Mapping[str, CompiledDeployment]) -> CompiledApi:

@@ -182,8 +182,9 @@ class Gateway:
             self.inflight.end(request_id)
             return _fixed(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
 
+        binary = api.binary if deployment.binary is None else deployment.binary
         route = ResolvedRoute(
-            api.id, api.name, api.binary, stage_name, is_canary, deployment.id, variables, path,
+            api.id, api.name, binary, stage_name, is_canary, deployment.id, variables, path,
             match,
         )  # fmt: skip
         record = _RecordDraft(timestamp, request_id, route, request)
@@ -212,7 +213,7 @@ class Gateway:
             edge=self.edge,
         )
         return _Call(
-            record, target, orjson.dumps(event), started, integration.timeout_s, api.binary,
+            record, target, orjson.dumps(event), started, integration.timeout_s, binary,
             _header(request, "accept"),
         )  # fmt: skip
 
