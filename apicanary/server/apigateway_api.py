@@ -44,7 +44,9 @@ def routes(service: ApiGatewayService) -> list[BaseRoute]:
         Route(_RESTAPIS, handlers.restapis, methods=["GET", "POST"]),
         Route(_API, handlers.restapi, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route(_GATEWAY_RESPONSES, handlers.gateway_responses, methods=["GET"]),
-        Route(_GATEWAY_RESPONSE, handlers.gateway_response, methods=["GET", "PUT", "DELETE"]),
+        Route(
+            _GATEWAY_RESPONSE, handlers.gateway_response, methods=["GET", "PUT", "PATCH", "DELETE"]
+        ),
         Route(_RESOURCES, handlers.resources, methods=["GET"]),
         Route(_RESOURCE, handlers.resource, methods=["GET", "POST", "DELETE"]),
         Route(_METHOD, handlers.method, methods=["GET", "PUT", "DELETE"]),
@@ -123,6 +125,9 @@ class _Handlers:
         if request.method == "PUT":
             fields = await read_json(request)
             return json_response(await _call(self.svc.put_gateway_response, *key, fields), 201)
+        if request.method == "PATCH":
+            operations = _patch_operations(await read_json(request))
+            return json_response(await _call(self.svc.update_gateway_response, *key, operations))
         await _call(self.svc.delete_gateway_response, *key)
         return json_response(None, 202)
 

@@ -400,3 +400,61 @@ def test_the_gateway_answers_with_customized_responses(world: World) -> None:
             world.apigw.delete_gateway_response(restApiId=world.api_id, responseType=kind)
     restored = httpx.get(f"{world.gateway_url}/stage/test", headers=host)
     assert restored.status_code == 403 and "access-control-allow-origin" not in restored.headers
+
+
+def test_update_gateway_response(world: World) -> None:
+    """[Rec TestApiGatewayGatewayResponse::test_update_gateway_response]"""
+    api_id = world.apigw.create_rest_api(name="updated-responses")["id"]
+    update = world.apigw.update_gateway_response
+    unset = update(
+        restApiId=api_id, responseType="DEFAULT_4XX",
+        patchOperations=[{"op": "replace", "path": "/statusCode", "value": "444"}],
+    )  # fmt: skip
+    assert (unset["statusCode"], unset["defaultResponse"]) == ("444", False)
+    assert unset["responseTemplates"] == {
+        "application/json": '{"message":$context.error.messageString}'
+    }
+    world.apigw.put_gateway_response(
+        restApiId=api_id, responseType="DEFAULT_4XX", statusCode="404",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'a.b.c'"},
+    )  # fmt: skip
+    xml = "<gatewayResponse>$context.error.messageString</gatewayResponse>"
+    answer = update(restApiId=api_id, responseType="DEFAULT_4XX", patchOperations=[
+        {"op": "replace", "path": "/statusCode", "value": "444"},
+        {"op": "replace",
+         "path": "/responseParameters/gatewayresponse.header.Access-Control-Allow-Origin",
+         "value": "'example.com'"},
+        {"op": "add", "path": "/responseTemplates/application~1xml", "value": xml},
+    ])  # fmt: skip
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert answer["statusCode"] == "444"
+    assert answer["responseParameters"] == {
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'example.com'"
+    }
+    assert answer["responseTemplates"]["application/xml"] == xml
+    got = world.apigw.get_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX")
+    assert got["responseTemplates"] == answer["responseTemplates"]
+    origin = "/responseParameters/gatewayresponse.header.Access-Control-Allow-Origin"
+    for kind, operation, expected in [
+        ("DEFAULT_4XX", {"op": "add", "path": "/statusCode", "value": "444"},
+         (400, "BadRequestException", "Invalid patch path /statusCode")),
+        ("DEFAULT_5XX", {"op": "replace", "path": origin, "value": "'example.com'"},
+         (404, "NotFoundException", "Invalid parameter name specified")),
+        ("DEFAULT_4XX", {"op": "add", "value": "'example.com'"},
+         (400, "BadRequestException", "Invalid patch path null")),
+        ("DEFAULT_4XX", {"op": "add", "path": "/wrongPath", "value": "x"},
+         (400, "BadRequestException", "Invalid patch path /wrongPath")),
+        ("DEFAULT_4XX", {"op": "replace", "path": "/responseTemplates/application~1xml",
+                         "value": None},
+         (400, "BadRequestException", "Invalid null or empty value in responseTemplates")),
+    ]:  # fmt: skip
+        assert _error(update, restApiId=api_id, responseType=kind, patchOperations=[operation]) == (
+            expected
+        )
+    wrong_op = [{"op": "wrong-op", "path": "/statusCode", "value": "x"}]
+    assert _error(update, restApiId=api_id, responseType="DEFAULT_4XX", patchOperations=wrong_op)[
+        2
+    ].startswith(
+        "1 validation error detected: Value 'wrong-op' at "
+        "'updateGatewayResponseInput.patchOperations.1.member.op'"
+    )

@@ -550,7 +550,7 @@ def test_update_rest_api(target: Target, data: st.DataObject) -> None:
 def test_gateway_responses(target: Target, data: st.DataObject) -> None:
     api = data.draw(api_ids(target, known=True))
     kind = data.draw(segment(["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "FAKE"]))
-    method = data.draw(st.sampled_from(["GET", "PUT", "DELETE", "LIST"]))
+    method = data.draw(st.sampled_from(["GET", "PUT", "PATCH", "DELETE", "LIST"]))
     body = data.draw(
         fields(
             {
@@ -562,6 +562,25 @@ def test_gateway_responses(target: Target, data: st.DataObject) -> None:
     )
     if method == "LIST":
         send(target, "GET", f"/restapis/{api}/gatewayresponses")
+    elif method == "PATCH":
+        operation = st.fixed_dictionaries(
+            {},
+            optional={
+                "op": st.sampled_from(["add", "remove", "replace"]) | json_values,
+                "path": st.sampled_from(
+                    ["/statusCode", "/responseParameters/gatewayresponse.header.a",
+                     "/responseTemplates/application~1json", "/responseTemplates/"]
+                ) | json_values,
+                "value": st.sampled_from(["404", "'x'", ""]) | json_values,
+            },
+        )  # fmt: skip
+        operations = data.draw(st.lists(operation, max_size=3) | json_values)
+        send(
+            target,
+            "PATCH",
+            f"/restapis/{api}/gatewayresponses/{kind}",
+            {"patchOperations": operations},
+        )
     else:
         send(target, method, f"/restapis/{api}/gatewayresponses/{kind}", body)
 

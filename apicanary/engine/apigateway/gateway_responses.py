@@ -14,20 +14,30 @@ response*. Rules (docs/aws-semantics.md, "Gateway responses"; AWS-recorded unles
   omitted parameters ``{}``. It answers 201 with ``defaultResponse: false``.
 * DeleteGatewayResponse of a type that is not customized: 404 ``Gateway response type not
   defined on api``; an unknown type: ``ValidationException`` naming the enum.
+* UpdateGatewayResponse patches the response as GetGatewayResponse shows it (a default one
+  becomes customized): ``replace /statusCode`` (``add``/``remove``: ``Invalid patch path
+  /statusCode``); ``add``/``replace``/``remove`` of ``/responseParameters/<name>`` and
+  ``/responseTemplates/<type>`` (``~1`` for ``/``); ``replace`` of a parameter the response
+  does not have: 404 ``Invalid parameter name specified``; a null or empty value: ``Invalid
+  null or empty value in responseParameters`` (or ``responseTemplates``); no path: ``Invalid
+  patch path null``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from apicanary.engine.apigateway import errors as err
+from apicanary.engine.apigateway.patch import unescape
+from apicanary.engine.apigateway.restapi_patch import check_ops
 from apicanary.errors import AwsApiError
 
 __all__ = [
     "RESPONSE_TYPES",
     "customized",
+    "patched",
     "render",
     "render_all",
     "response_type",
@@ -128,6 +138,44 @@ def render(kind: str, custom: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]
 def render_all(custom: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every type's ``GatewayResponse``, sorted by type."""
     return [render(kind, custom) for kind in sorted(RESPONSE_TYPES)]
+
+
+def patched(
+    kind: str, custom: Mapping[str, Mapping[str, Any]], operations: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The stored customization UpdateGatewayResponse makes (see the module docstring)."""
+    check_ops(operations, "updateGatewayResponseInput")
+    current = render(kind, custom)
+    current.pop("defaultResponse")
+    for operation in operations:
+        _patch(current, operation)
+    return current
+
+
+def _patch(response: dict[str, Any], operation: Mapping[str, Any]) -> None:
+    op, path, value = operation["op"], operation.get("path"), operation.get("value")
+    if not isinstance(path, str):
+        raise err.bad_request(f"Invalid patch path {'null' if path is None else path}")
+    if path == "/statusCode" and op == "replace":
+        if not isinstance(value, str) or not _STATUS.fullmatch(value):
+            raise err.bad_request(f"Invalid status code {value!r}: it must be 100-599")
+        response["statusCode"] = value
+        return
+    section, _, name = path[1:].partition("/")
+    if section not in ("responseParameters", "responseTemplates") or not name:
+        raise err.bad_request(f"Invalid patch path {path}")
+    values: dict[str, str] = response[section]
+    key = unescape(name)
+    if op == "remove":
+        values.pop(key, None)
+    elif op in ("add", "replace"):
+        if not isinstance(value, str) or not value:
+            raise err.bad_request(f"Invalid null or empty value in {section}")
+        if op == "replace" and key not in values:
+            raise err.not_found("Invalid parameter name specified")
+        values[key] = value
+    else:
+        raise err.bad_request(f"Invalid {op} operation with path: {path}")
 
 
 def not_defined() -> AwsApiError:

@@ -28,7 +28,7 @@ from apicanary.engine.apigateway import validate as valid
 from apicanary.engine.apigateway.patch import unescape
 from apicanary.errors import AwsApiError
 
-__all__ = ["PATCH_OPS", "apply_rest_api_patch"]
+__all__ = ["PATCH_OPS", "apply_rest_api_patch", "check_ops"]
 
 #: The enum of ``PatchOperation.op``, in the order AWS lists it in its validation message.
 PATCH_OPS = ("add", "remove", "move", "test", "replace", "copy")
@@ -42,16 +42,18 @@ def apply_rest_api_patch(
     api: Mapping[str, Any], operations: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """``api`` with ``operations`` applied in order; raises on the first invalid operation."""
-    _check_ops(operations)
+    check_ops(operations, "updateRestApiInput")
     patched = copy.deepcopy(dict(api))
     for operation in operations:
         _apply(patched, operation)
     return patched
 
 
-def _check_ops(operations: Sequence[Mapping[str, Any]]) -> None:
+def check_ops(operations: Sequence[Mapping[str, Any]], input_name: str) -> None:
+    """AWS's ``ValidationException`` for every ``op`` outside :data:`PATCH_OPS`, if any;
+    ``input_name`` is the operation's input shape as AWS names it (``updateRestApiInput``)."""
     bad = [
-        f"Value '{op.get('op')}' at 'updateRestApiInput.patchOperations.{i}.member.op' failed "
+        f"Value '{op.get('op')}' at '{input_name}.patchOperations.{i}.member.op' failed "
         f"to satisfy constraint: Member must satisfy enum value set: [{', '.join(PATCH_OPS)}]"
         for i, op in enumerate(operations, start=1)
         if op.get("op") not in PATCH_OPS

@@ -189,6 +189,16 @@ class ApiGatewayService:
             tables.api_or_fail(api_id)
             return {"item": responses.render_all(tables.gateway_responses(api_id))}
 
+    def update_gateway_response(
+        self, api_id: str, kind: str, operations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        with self._write() as tables:
+            tables.api_or_fail(api_id)
+            custom = tables.gateway_responses(api_id)
+            stored = responses.patched(responses.response_type(kind), custom, operations)
+            tables.put_gateway_response(api_id, stored)
+            return responses.render(kind, {kind: stored})
+
     def delete_gateway_response(self, api_id: str, kind: str) -> None:
         with self._write() as tables:
             tables.api_or_fail(api_id)
