@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from apicanary.arns import DEFAULT_ACCOUNT
-from apicanary.engine.gateway.forwarded import added_headers
+from apicanary.engine.gateway.forwarded import ADDED_NAMES, added_headers
 from apicanary.engine.gateway.media_types import DEFAULT_CONTENT_TYPE, first_media_type
 from apicanary.engine.gateway.messages import GatewayRequest, ResolvedRoute
 
@@ -153,10 +153,12 @@ def _put_added_headers(
     names: dict[str, str],
 ) -> None:
     """Put the gateway's own headers in place of any the client sent under the same name."""
+    if not ADDED_NAMES.isdisjoint(names):  # rare: the client sent one of them
+        for name, _ in added:
+            sent = names.pop(name.lower(), None)
+            if sent is not None:
+                del single[sent], multi[sent]
     for name, value in added:
-        sent = names.pop(name.lower(), None)
-        if sent is not None:
-            del single[sent], multi[sent]
         single[name] = value
         multi[name] = [value]
 

@@ -24,8 +24,17 @@ place of any header of the same name the client sent.
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 
-__all__ = ["added_headers", "forwarded_port", "trace_id"]
+__all__ = ["ADDED_NAMES", "added_headers", "forwarded_port", "trace_id"]
+
+#: Lower-cased names of every header :func:`added_headers` may add.
+ADDED_NAMES = frozenset(
+    {"x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "via",
+     "x-amz-cf-id", "cloudfront-forwarded-proto", "cloudfront-is-desktop-viewer",
+     "cloudfront-is-mobile-viewer", "cloudfront-is-smarttv-viewer",
+     "cloudfront-is-tablet-viewer", "cloudfront-viewer-asn", "cloudfront-viewer-country"}
+)  # fmt: skip
 
 _EDGE_VIEWER: tuple[tuple[str, str], ...] = (
     ("CloudFront-Forwarded-Proto", "http"),
@@ -38,6 +47,7 @@ _EDGE_VIEWER: tuple[tuple[str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=64)
 def forwarded_port(host: str | None) -> str:
     """The port a ``Host`` value names (``"3000"`` for ``localhost:3000``), else ``"80"``."""
     if host:
@@ -49,8 +59,16 @@ def forwarded_port(host: str | None) -> str:
 
 def trace_id(request_id: str, request_time_ms: int) -> str:
     """A new X-Ray root trace id: ``Root=1-<seconds as 8 hex>-<24 hex from the request id>``."""
-    unique = request_id.replace("-", "")[:24].rjust(24, "0")
-    return f"Root=1-{(request_time_ms // 1000) & 0xFFFFFFFF:08x}-{unique}"
+    unique = request_id.replace("-", "")[:24]
+    if len(unique) < 24:
+        unique = unique.rjust(24, "0")
+    return f"Root=1-{_epoch_hex(request_time_ms // 1000)}-{unique}"
+
+
+@lru_cache(maxsize=4)
+def _epoch_hex(seconds: int) -> str:
+    """Cached: a format spec costs more than the cache look-up, and seconds repeat."""
+    return f"{seconds & 0xFFFFFFFF:08x}"
 
 
 def added_headers(
