@@ -266,9 +266,9 @@ class LogsReader:
         self.stats.polls += 1
         self._last_poll = now
         for group in self.sources.groups:
+            # stable sort: events of one stream with the same millisecond keep their order
             events = sorted(
-                poll.filter_events(self.logs, group, start, end),
-                key=lambda e: (e.timestamp, e.stream),
+                poll.filter_events(self.logs, group, start, end), key=lambda e: e.timestamp
             )
             self._events(events, now, out, live=False)
         if end is None:  # everything ingested by now has been read
