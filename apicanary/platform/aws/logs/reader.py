@@ -65,6 +65,11 @@ class Sources:
         return out
 
 
+def cursor_at(start: float) -> dict[str, Any]:
+    """A cursor that reads the evidence from ``start`` (epoch seconds) on."""
+    return {"since": int(start * 1000), "seen": {}}
+
+
 def function_log_group(configuration: Mapping[str, Any], function: str) -> str:
     """The function's log group: ``LoggingConfig.LogGroup`` or ``/aws/lambda/<function>``."""
     logging_config = configuration.get("LoggingConfig") or {}
@@ -323,6 +328,7 @@ __all__ = [
     "LogsReader",
     "ReaderStats",
     "Sources",
+    "cursor_at",
     "function_log_format",
     "function_log_group",
     "plan_sources",
