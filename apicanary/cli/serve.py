@@ -13,6 +13,7 @@ from apicanary.cli.loop import run_event_loop
 from apicanary.cli.output import emit, output_option
 from apicanary.cli.template_options import resolve_template, template_options
 from apicanary.engine.functions.states import DEFAULT_DELAY_S, MAX_DELAY_S
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
 from apicanary.errors import BadInputError
 
 
@@ -54,6 +55,10 @@ def check_exposure(host: str) -> None:
 @click.option("--record-redact", multiple=True, metavar="HEADER",
               help="Record this header's value as REDACTED (Authorization and Cookie always "
                    "are). Repeatable.")  # fmt: skip
+@click.option("--telemetry-buffer", type=click.IntRange(100, 10_000_000),
+              default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
+              help="Request records kept for the rollout controller (two per gateway "
+                   "request); a controller further behind notes the gap.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -67,6 +72,7 @@ def serve(
     lambda_state_delay: float,
     record: Path | None,
     record_redact: tuple[str, ...],
+    telemetry_buffer: int,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.engine.gateway.recording import resolve_settings
@@ -83,6 +89,7 @@ def serve(
         seed=seed,
         lambda_state_delay=lambda_state_delay,
         recording=resolve_settings(state_dir, record, record_redact),
+        telemetry_capacity=telemetry_buffer,
     )
 
     def ready() -> None:

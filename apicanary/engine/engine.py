@@ -26,7 +26,7 @@ from apicanary.engine.functions.service import LambdaService
 from apicanary.engine.gateway.access_log import AccessLog
 from apicanary.engine.gateway.gateway import Gateway
 from apicanary.engine.gateway.recording import Recorder, RecordingSettings
-from apicanary.engine.telemetry import TelemetryLog
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY, TelemetryLog
 from apicanary.store import Store
 
 DEFAULT_STATE_DIR = Path(".apicanary")
@@ -60,6 +60,7 @@ class Engine:
         account_id: str = DEFAULT_ACCOUNT,
         max_workers_per_version: int | None = None,
         lambda_state_delay: float = 0.0,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -98,7 +99,7 @@ class Engine:
             self.metrics, self.clock, self.store, region=region, account_id=account_id
         )
         self.feed = MetricFeed(self.metrics)
-        self.telemetry = TelemetryLog()
+        self.telemetry = TelemetryLog(telemetry_capacity)
         for listener in (self.feed.add, self.telemetry.add):
             self.gateway.add_listener(listener)
             self.lambdas.invoker.add_listener(listener)

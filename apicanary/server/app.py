@@ -20,6 +20,7 @@ from apicanary.engine.engine import Engine
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
 from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
 from apicanary.rollout.controller import Controller
@@ -46,7 +47,9 @@ class LocalServer:
         seed: int | None = None,
         lambda_state_delay: float = DEFAULT_DELAY_S,
         recording: RecordingSettings | None = None,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
+        self.telemetry_capacity = telemetry_capacity
         self.state_dir = state_dir
         self.lambda_state_delay = lambda_state_delay
         self.recording = recording
@@ -70,7 +73,12 @@ class LocalServer:
     def open(self) -> Engine:
         """Open the state directory and provision the template (idempotent)."""
         rng = random.Random(self.seed) if self.seed is not None else random.Random()
-        engine = Engine(self.state_dir, rng=rng, lambda_state_delay=self.lambda_state_delay)
+        engine = Engine(
+            self.state_dir,
+            rng=rng,
+            lambda_state_delay=self.lambda_state_delay,
+            telemetry_capacity=self.telemetry_capacity,
+        )
         self.engine = engine
         if self.recording is not None:
             engine.record_requests(self.recording)
