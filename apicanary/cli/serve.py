@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import click
@@ -36,6 +37,26 @@ def check_exposure(host: str) -> None:
         )
 
 
+MAX_LOGS_DELAY_S = 600.0
+_LOGS_DELAY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
+
+
+def parse_logs_delay(text: str) -> float:
+    """``"5s"``, ``"500ms"``, ``"1m"``, ``"2"`` (seconds) → seconds in [0, 600]."""
+    match = _LOGS_DELAY.match(text.strip())
+    if match is None:
+        raise click.BadParameter(
+            f"{text!r} is not a duration: expected e.g. 5s, 500ms or 0", param_hint="--logs-delay"
+        )
+    seconds = float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+    if seconds > MAX_LOGS_DELAY_S:
+        raise click.BadParameter(
+            f"{text!r} is {seconds:g} s; the limit is {MAX_LOGS_DELAY_S:g} s",
+            param_hint="--logs-delay",
+        )
+    return seconds
+
+
 @click.command()
 @template_options("to serve")
 @click.option("--port", type=int, default=3000, show_default=True, help="Gateway port.")
@@ -59,6 +80,11 @@ def check_exposure(host: str) -> None:
               default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
               help="Request records kept for the rollout controller (two per gateway "
                    "request); a controller further behind notes the gap.")  # fmt: skip
+@click.option("--logs-delay", default="0s", show_default=True, metavar="DURATION",
+              callback=lambda ctx, param, value: parse_logs_delay(value),
+              help="CloudWatch Logs ingestion delay: log events become visible to "
+              "FilterLogEvents, GetLogEvents and Live Tail this long after they are written "
+              "(e.g. 5s, 500ms; AWS's is reported at a few seconds to ~20 s).")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -73,6 +99,7 @@ def serve(
     record: Path | None,
     record_redact: tuple[str, ...],
     telemetry_buffer: int,
+    logs_delay: float,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.engine.gateway.recording import resolve_settings
@@ -88,6 +115,7 @@ def serve(
         control_port=control_port,
         seed=seed,
         lambda_state_delay=lambda_state_delay,
+        logs_delay=logs_delay,
         recording=resolve_settings(state_dir, record, record_redact),
         telemetry_capacity=telemetry_buffer,
     )

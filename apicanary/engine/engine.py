@@ -26,7 +26,16 @@ from apicanary.engine.functions.service import LambdaService
 from apicanary.engine.gateway.access_log import AccessLog
 from apicanary.engine.gateway.gateway import Gateway
 from apicanary.engine.gateway.recording import Recorder, RecordingSettings
+from apicanary.engine.logs.feed import (
+    AccessLogFeed,
+    AccessLogSettings,
+    LambdaLogFeed,
+    LogSettings,
+)
+from apicanary.engine.logs.store import LogStore
+from apicanary.engine.logs.tail import SESSION_LIMIT_S
 from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY, TelemetryLog
+from apicanary.errors import AwsApiError
 from apicanary.store import Store
 
 DEFAULT_STATE_DIR = Path(".apicanary")
@@ -48,6 +57,8 @@ class Engine:
     is the time source of every service. ``lambda_state_delay``: seconds Lambda creates and
     updates stay ``Pending`` / ``InProgress`` (0, the default here: settled at once; ``serve``
     uses a short non-zero delay, see :mod:`apicanary.engine.functions.states`).
+    ``logs_delay``: seconds between a log event's capture and its ``ingestionTime``, before
+    which CloudWatch Logs readers do not see it (``serve --logs-delay``).
     """
 
     def __init__(
@@ -61,6 +72,7 @@ class Engine:
         max_workers_per_version: int | None = None,
         lambda_state_delay: float = 0.0,
         telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
+        logs_delay: float = 0.0,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -106,6 +118,32 @@ class Engine:
         self.access_log = AccessLog(state_dir / "logs" / "access.log")
         self.gateway.add_listener(self.access_log.add)
         self.recorder: Recorder | None = None
+        self.logs = LogStore(self.clock, delay_s=logs_delay)
+        self.lambda_logs = LambdaLogFeed(self.logs, self._log_settings)
+        self.runtime.set_log_tap(self.lambda_logs.tap)
+        self.access_logs = AccessLogFeed(self.logs, self._access_log_settings)
+        self.gateway.add_listener(self.access_logs.add)
+        self.apigateway.on_change(self.access_logs.invalidate)
+        self._last_expiry = 0.0
+        self.live_tail_limit_s = SESSION_LIMIT_S
+
+    def _log_settings(self, function: str, version: str) -> LogSettings | None:
+        state = self.lambdas.view.functions.get(function)
+        if state is None:
+            return None
+        try:
+            config = state.version_of(version).config
+        except KeyError:
+            return None
+        return LogSettings(config.log_group(function), config.log_format)
+
+    def _access_log_settings(self, api_id: str, stage: str) -> AccessLogSettings | None:
+        try:
+            settings = self.apigateway.get_stage(api_id, stage).get("accessLogSettings") or {}
+        except AwsApiError:  # the stage or API is gone: nothing to log to
+            return None
+        arn, fmt = settings.get("destinationArn"), settings.get("format")
+        return AccessLogSettings(arn, fmt) if arn and fmt else None
 
     def record_requests(self, settings: RecordingSettings) -> Recorder:
         """Capture every request the gateway routes, for ``rehearse --replay``."""
@@ -126,6 +164,11 @@ class Engine:
         self._flush_logs()
 
     def _flush_logs(self) -> None:
+        self.lambda_logs.drain()
+        self.access_logs.drain()
+        if time.monotonic() - self._last_expiry >= 60.0:
+            self._last_expiry = time.monotonic()
+            self.logs.expire()
         self.access_log.flush()
         if self.recorder is not None:
             self.recorder.flush()

@@ -88,6 +88,7 @@ def function_config(spec: FunctionSpec) -> FunctionConfig:
         memory_size=spec.memory_size,
         environment=dict(spec.environment),
         description=spec.description,
+        logging=dict(spec.logging_config),
     )
 
 
@@ -173,6 +174,22 @@ def _provision_api(engine: Engine, api: ApiSpec) -> ApiReport:
             gateway.create_deployment(api_id, fields)
             redeployed = True
     stage = gateway.get_stage(api_id, api.stage_name)
+    if api.access_log is not None and stage.get("accessLogSettings") != {
+        "destinationArn": api.access_log[0],
+        "format": api.access_log[1],
+    }:
+        stage = gateway.update_stage(
+            api_id,
+            api.stage_name,
+            [
+                {
+                    "op": "replace",
+                    "path": "/accessLogSettings/destinationArn",
+                    "value": api.access_log[0],
+                },
+                {"op": "replace", "path": "/accessLogSettings/format", "value": api.access_log[1]},
+            ],
+        )
     return ApiReport(
         logical_id=api.logical_id,
         api_id=api_id,

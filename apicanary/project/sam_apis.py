@@ -100,7 +100,27 @@ def _api_spec(
         binary_media_types=tuple(dict.fromkeys([*binary, *media])),
         routes=tuple(_with_event_routes(template.context, lid, routes, functions)),
         implicit=implicit,
+        access_log=access_log_setting(
+            props.get("AccessLogSetting"), props.path("AccessLogSetting")
+        ),
     )
+
+
+def access_log_setting(value: Any, path: str) -> tuple[str, str] | None:
+    """A stage's ``AccessLogSetting`` ``{DestinationArn, Format}`` (both required), or None."""
+    if value is None:
+        return None
+    setting = as_mapping(value, path)
+    extra = sorted(set(setting) - {"DestinationArn", "Format"})
+    if extra:
+        raise fail(
+            child(path, extra[0]),
+            "is not an AccessLogSetting property: allowed are DestinationArn, Format",
+        )
+    arn = as_str(setting.get("DestinationArn"), child(path, "DestinationArn"))
+    if ":log-group:" not in arn:
+        raise fail(child(path, "DestinationArn"), f"{show(arn)} is not a log group ARN")
+    return arn, as_str(setting.get("Format"), child(path, "Format"))
 
 
 def _definition(

@@ -83,7 +83,8 @@ def checked_function_name(resolver: Resolver, lid: str, props: Props) -> str:
 def runtime_fields(props: Props) -> dict[str, Any]:
     """What the engine runs a function with, read and checked: the :class:`FunctionSpec`
     fields ``handler``, ``runtime``, ``timeout``, ``memory_size``, ``environment``,
-    ``description`` and ``reserved_concurrency`` (the same properties in SAM and CloudFormation).
+    ``description``, ``logging_config`` and ``reserved_concurrency`` (the same properties in
+    SAM and CloudFormation).
     """
     return dict(
         handler=as_str(
@@ -102,6 +103,7 @@ def runtime_fields(props: Props) -> dict[str, Any]:
         memory_size=_optional_int(props, "MemorySize", 128, 128, 10240, "MB"),
         environment=_environment(props),
         description=as_str(props.get("Description") or "", props.path("Description")),
+        logging_config=logging_config(props.get("LoggingConfig"), props.path("LoggingConfig")),
         reserved_concurrency=(
             None
             if props.get("ReservedConcurrentExecutions") is None
@@ -112,6 +114,35 @@ def runtime_fields(props: Props) -> dict[str, Any]:
             )
         ),
     )
+
+
+_LOGGING_VALUES: Final = {
+    "LogFormat": ("Text", "JSON"),
+    "ApplicationLogLevel": ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"),
+    "SystemLogLevel": ("DEBUG", "INFO", "WARN"),
+    "LogGroup": None,
+}
+
+
+def logging_config(value: Any, path: str) -> dict[str, str]:
+    """``LoggingConfig`` (``LogFormat`` Text|JSON, the two log levels with JSON only,
+    ``LogGroup``), checked; empty when absent."""
+    if value is None:
+        return {}
+    config = as_str_map(value, path)
+    for key, text in config.items():
+        if key not in _LOGGING_VALUES:
+            raise fail(
+                child(path, key),
+                f"is not a LoggingConfig property: allowed are {', '.join(_LOGGING_VALUES)}",
+            )
+        allowed = _LOGGING_VALUES[key]
+        if allowed is not None and text not in allowed:
+            raise fail(child(path, key), f"{show(text)} must be one of {', '.join(allowed)}")
+    levels = [k for k in ("ApplicationLogLevel", "SystemLogLevel") if k in config]
+    if levels and config.get("LogFormat") != "JSON":
+        raise fail(child(path, levels[0]), "log levels need LogFormat: JSON")
+    return config
 
 
 def _code_dir(root: Path, props: Props) -> Path:

@@ -86,6 +86,8 @@ class FunctionSpec:
     memory_size: int = 128  # MB, 128..10240
     environment: Mapping[str, str] = field(default_factory=dict, hash=False)
     description: str = ""
+    #: ``LoggingConfig`` as written (LogFormat, ApplicationLogLevel, SystemLogLevel, LogGroup)
+    logging_config: Mapping[str, str] = field(default_factory=dict, hash=False)
     reserved_concurrency: int | None = None
     auto_publish_alias: str | None = None
     deployment_preference: DeploymentPreferenceSpec | None = None
@@ -142,6 +144,8 @@ class ApiSpec:
     binary_media_types: tuple[str, ...] = ()
     routes: tuple[RouteSpec, ...] = ()
     implicit: bool = False  # True for SAM's generated ServerlessRestApi
+    #: the stage's ``AccessLogSetting``: (DestinationArn, Format), or None
+    access_log: tuple[str, str] | None = None
     #: the OpenAPI document the routes were read from, as written (parameters, examples and
     #: schemas for synthetic traffic); empty when the routes come from events only
     definition: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)

@@ -32,6 +32,9 @@ from apicanary.server.control import build_control_app
 from apicanary.server.data import GatewayApp
 from apicanary.server.runner import Listener, serve_all
 
+LIVE_TAIL_LIMIT_ENV = "APICANARY_LIVE_TAIL_LIMIT_S"
+"""Seconds a Live Tail session lasts (default: CloudWatch's 3 hours)."""
+
 
 class LocalServer:
     """The engine plus its gateway and control servers, bound to ``host``."""
@@ -48,9 +51,11 @@ class LocalServer:
         lambda_state_delay: float = DEFAULT_DELAY_S,
         recording: RecordingSettings | None = None,
         telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
+        logs_delay: float = 0.0,
     ) -> None:
         self.telemetry_capacity = telemetry_capacity
         self.state_dir = state_dir
+        self.logs_delay = logs_delay
         self.lambda_state_delay = lambda_state_delay
         self.recording = recording
         self.template = template
@@ -78,7 +83,11 @@ class LocalServer:
             rng=rng,
             lambda_state_delay=self.lambda_state_delay,
             telemetry_capacity=self.telemetry_capacity,
+            logs_delay=self.logs_delay,
         )
+        limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
+        if limit:  # tests shorten Live Tail sessions to see them time out
+            engine.live_tail_limit_s = float(limit)
         self.engine = engine
         if self.recording is not None:
             engine.record_requests(self.recording)

@@ -21,6 +21,7 @@ from apicanary.server import apigateway_api, lambda_api, prometheus
 from apicanary.server.awshttp import aws_error_handler, error_response, json_response
 from apicanary.server.cloudwatch import api as cloudwatch_api
 from apicanary.server.cloudwatch.backend import EngineCloudWatch
+from apicanary.server.logs import api as logs_api
 
 
 def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
@@ -42,6 +43,13 @@ def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) ->
     routes += apigateway_api.routes(engine.apigateway)
     routes += list(extra_routes)
     routes += prometheus.routes(engine)
+    # Before CloudWatch's POST /: this route matches only an X-Amz-Target of Logs_20140328.
+    routes += logs_api.routes(
+        engine.logs,
+        region=engine.region,
+        account_id=engine.account_id,
+        limit_s=engine.live_tail_limit_s,
+    )
     # Last: CloudWatch's routes are POST-only (``POST /`` and the rpc-v2-cbor path), so
     # they cannot shadow GET / (dashboard) or any earlier route.
     routes += cloudwatch_api.routes(EngineCloudWatch(engine))

@@ -30,19 +30,30 @@ class FunctionConfig:
     environment: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     role: str = DEFAULT_ROLE
+    #: ``LoggingConfig`` as given (``LogFormat``, ``ApplicationLogLevel``, ``SystemLogLevel``,
+    #: ``LogGroup``); empty means Lambda's defaults (Text into ``/aws/lambda/<function>``)
+    logging: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def log_format(self) -> str:
+        return self.logging.get("LogFormat", "Text")
+
+    def log_group(self, function_name: str) -> str:
+        return self.logging.get("LogGroup") or f"/aws/lambda/{function_name}"
 
     def to_json(self) -> bytes:
-        return orjson.dumps(
-            {
-                "Runtime": self.runtime,
-                "Handler": self.handler,
-                "Timeout": self.timeout,
-                "MemorySize": self.memory_size,
-                "Environment": dict(sorted(self.environment.items())),
-                "Description": self.description,
-                "Role": self.role,
-            }
-        )
+        data: dict[str, object] = {
+            "Runtime": self.runtime,
+            "Handler": self.handler,
+            "Timeout": self.timeout,
+            "MemorySize": self.memory_size,
+            "Environment": dict(sorted(self.environment.items())),
+            "Description": self.description,
+            "Role": self.role,
+        }
+        if self.logging:  # absent when default: configurations stored before it read the same
+            data["LoggingConfig"] = dict(sorted(self.logging.items()))
+        return orjson.dumps(data)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> FunctionConfig:
@@ -55,6 +66,7 @@ class FunctionConfig:
             environment=data["Environment"],
             description=data["Description"],
             role=data["Role"],
+            logging=data.get("LoggingConfig", {}),
         )
 
 

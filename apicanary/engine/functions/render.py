@@ -66,6 +66,7 @@ def version(
         "PackageType": "Zip",
         "Architectures": ["x86_64"],
         "EphemeralStorage": {"Size": 512},
+        "LoggingConfig": _logging_config(state),
     }
     if not listed:
         rendered.update(states.status_fields(state, now))
@@ -154,3 +155,16 @@ def policy(statements: Sequence[Any], revision_id: str) -> dict[str, Any]:
 def json_text(value: Any) -> str:
     """``value`` as compact JSON text (policies travel as strings inside the JSON answer)."""
     return orjson.dumps(value).decode()
+
+
+def _logging_config(state: VersionState) -> dict[str, str]:
+    """Lambda always reports the format and the group; the levels only when set (JSON)."""
+    config = state.config
+    rendered = {
+        "LogFormat": config.log_format,
+        "LogGroup": config.log_group(state.function_name),
+    }
+    for key in ("ApplicationLogLevel", "SystemLogLevel"):
+        if key in config.logging:
+            rendered[key] = config.logging[key]
+    return rendered

@@ -203,9 +203,62 @@ def config_from_params(params: Mapping[str, Any], base: FunctionConfig | None) -
         environment=environment,
         description=check_description(pick("Description", base.description if base else "")),
         role=str(pick("Role", base.role if base else DEFAULT_ROLE)),
+        logging=(
+            check_logging_config(params["LoggingConfig"], base.logging if base else {})
+            if params.get("LoggingConfig") is not None
+            else dict(base.logging if base else {})
+        ),
     )
     check_config(config)
     return config
+
+
+_LOG_FORMATS = ("Text", "JSON")
+_LOG_LEVELS = {
+    "ApplicationLogLevel": ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"),
+    "SystemLogLevel": ("DEBUG", "INFO", "WARN"),
+}
+_LOG_GROUP_RE = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
+
+
+def check_logging_config(value: Any, base: Mapping[str, str]) -> dict[str, str]:
+    """A ``LoggingConfig`` merged over ``base`` (UpdateFunctionConfiguration keeps what it
+    does not name), checked as Lambda does: ``LogFormat`` Text or JSON, log levels only with
+    JSON, ``LogGroup`` a valid log group name."""
+    if not isinstance(value, Mapping):
+        raise invalid_parameter("LoggingConfig must be an object")
+    merged = dict(base)
+    for key, item in value.items():
+        if key not in ("LogFormat", "LogGroup", *_LOG_LEVELS):
+            raise invalid_parameter(f"LoggingConfig has no field {key}")
+        if item is not None:
+            merged[str(key)] = str(item)
+    log_format = merged.get("LogFormat", "Text")
+    if log_format not in _LOG_FORMATS:
+        raise validation(
+            f"1 validation error detected: Value '{log_format}' at 'loggingConfig.logFormat' "
+            "failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]"
+        )
+    for key, allowed in _LOG_LEVELS.items():
+        if key in merged:
+            if log_format != "JSON":
+                raise invalid_parameter(
+                    f"{key} is only supported when LogFormat is JSON (LogFormat is {log_format})"
+                )
+            if merged[key] not in allowed:
+                raise validation(
+                    f"1 validation error detected: Value '{merged[key]}' at "
+                    f"'loggingConfig.{key[0].lower()}{key[1:]}' failed to satisfy constraint: "
+                    f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+                )
+    group = merged.get("LogGroup")
+    if group is not None and not _LOG_GROUP_RE.match(group):
+        raise validation(
+            f"1 validation error detected: Value '{group}' at 'loggingConfig.logGroup' failed "
+            r"to satisfy constraint: Member must satisfy regular expression pattern: "
+            r"[\.\-_/#A-Za-z0-9]+"
+        )
+    return merged
 
 
 def check_config(config: FunctionConfig) -> None:

@@ -12,7 +12,11 @@ which the engine calls from its housekeeping; the file is ``<state>/logs/access.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -60,3 +64,86 @@ def line(record: RequestRecord) -> dict[str, object]:
         "executedVersion": record.executed_version,
         "errorType": record.error_type,
     }
+
+
+# --- access-log formats ($context variables) -------------------------------------------------
+
+_GATEWAY_ERRORS = {
+    "IntegrationTimeout": "Endpoint request timed out",
+    "Throttled": "Internal server error",
+}
+_NOT_INVOKED = ("Unsupported", "StageVariable", "NotFound", "IntegrationTimeout", "RuntimeFailure")
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")
+
+
+def context_variables(record: RequestRecord, *, protocol: str = "HTTP/1.1") -> dict[str, str]:
+    """The ``$context`` variables of one REST request (names without ``$context.``).
+
+    Lambda proxy integrations: ``integrationStatus`` / ``integration.integrationStatus`` is
+    Lambda's own answer (200 when Invoke ran, even for a function error; 429 throttled; absent
+    when the integration timed out or was never called); ``integration.status`` is the
+    function's ``statusCode`` (absent when it returned none). ``error.message`` is the
+    gateway's message for its own answers. Variables without a value are left out, so a
+    format renders them as ``-``, as API Gateway does.
+    """
+    error = record.error_type
+    context: dict[str, str] = {
+        "requestId": record.request_id,
+        "extendedRequestId": extended_request_id(record.request_id),
+        "httpMethod": record.method,
+        "resourcePath": record.resource_path,
+        "path": record.path,
+        "stage": record.stage,
+        "apiId": record.api_id,
+        "deploymentId": record.deployment_id,
+        "protocol": protocol,
+        "status": str(record.status),
+        "responseLatency": str(round(record.latency_ms)),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(record.timestamp)),
+        "requestTimeEpoch": str(int(record.timestamp * 1000)),
+        "isCanaryRequest": "true" if record.is_canary else "false",
+    }
+    if record.source_ip:
+        context["identity.sourceIp"] = record.source_ip
+    invoked = error not in _NOT_INVOKED
+    if invoked:
+        latency = str(round(record.integration_latency_ms))
+        context["integrationLatency"] = latency
+        context["integration.latency"] = latency
+        lambda_status = "429" if error == "Throttled" else "200"
+        context["integrationStatus"] = lambda_status
+        context["integration.integrationStatus"] = lambda_status
+        context["integration.requestId"] = record.request_id
+        if error is None:
+            context["integration.status"] = str(record.status)
+    if error is not None:
+        context["error.message"] = _GATEWAY_ERRORS.get(error, "Internal server error")
+        context["integrationErrorMessage"] = error
+        context["integration.error"] = error
+    return context
+
+
+def extended_request_id(request_id: str) -> str:
+    """A 16-character id derived from the request id (API Gateway's look like
+    ``AbC1dEfGhIJKLMn=``)."""
+    digest = hashlib.sha1(request_id.encode()).digest()
+    return base64.b64encode(digest[:11]).decode()[:15] + "="
+
+
+def render_access_log(format_text: str, context: Mapping[str, str]) -> str:
+    """``format_text`` with each ``$context.x`` replaced by its value, ``-`` when absent.
+
+    The longest variable name present wins (``$context.integration.status`` before
+    ``$context.integration``), so dotted names work inside JSON, CLF or CSV formats.
+    """
+
+    def value(match: re.Match[str]) -> str:
+        full = name = match.group(1)
+        while True:
+            if name in context:
+                return context[name] + full[len(name) :]
+            if "." not in name:
+                return "-"
+            name = name.rsplit(".", 1)[0]
+
+    return _CONTEXT_VARIABLE.sub(value, format_text)

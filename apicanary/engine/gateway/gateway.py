@@ -130,7 +130,7 @@ class Gateway:
             api.id, api.name, api.binary, stage_name, is_canary, deployment.id, variables, path,
             match,
         )  # fmt: skip
-        record = _RecordDraft(timestamp, request_id, route, request.method, request.query_string)
+        record = _RecordDraft(timestamp, request_id, route, request)
         integration = match.integration
         if integration.unsupported is not None or integration.function_ref is None:
             return self._finish(record, responses.INTEGRATION_REJECTED, started, "Unsupported")
@@ -249,7 +249,8 @@ class Gateway:
             cold_start=draft.cold_start,
             error_type=error_type,
             path=route.path,
-            query_string=draft.query_string,
+            query_string=draft.request.query_string,
+            source_ip=draft.request.source_ip,
         )
         for listener in self._listeners:
             listener(record)
@@ -260,7 +261,7 @@ class _RecordDraft:
 
     __slots__ = (
         "cold_start", "executed_version", "function_name", "integration_ms", "method",
-        "qualifier", "query_string", "request_id", "route", "timestamp",
+        "qualifier", "request", "request_id", "route", "timestamp",
     )  # fmt: skip
 
     def __init__(
@@ -268,14 +269,13 @@ class _RecordDraft:
         timestamp: float,
         request_id: str,
         route: ResolvedRoute,
-        method: str,
-        query_string: str,
+        request: GatewayRequest,
     ) -> None:
         self.timestamp = timestamp
         self.request_id = request_id
         self.route = route
-        self.method = method
-        self.query_string = query_string
+        self.request = request
+        self.method = request.method
         self.function_name: str | None = None
         self.qualifier: str | None = None
         self.executed_version: str | None = None

@@ -82,6 +82,7 @@ class RequestRecord(NamedTuple):
     error_type: str | None  # function error type, "Throttled", "Timeout", "Malformed"...
     path: str = ""  # the request path with the stage prefix, as $context.path
     query_string: str = ""  # raw, as received (a local extension: AWS has no such variable)
+    source_ip: str = ""  # the client's address, as $context.identity.sourceIp
 
 
 RecordListener = Callable[[RequestRecord], None]

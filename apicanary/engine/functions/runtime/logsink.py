@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 TAIL_BYTES = 4096
 FLUSH_BYTES = 64 * 1024
@@ -66,10 +68,34 @@ class VersionLog:
             self._fd = None
 
 
+class LogWriter(Protocol):
+    """Where a worker's framed output goes: a :class:`VersionLog` or a :class:`TeeLog`."""
+
+    def write(self, data: bytes | bytearray) -> None: ...
+
+
+LogTap = Callable[[bytes], None]
+"""Receives a copy of every write of one worker (whole lines); must only buffer."""
+
+
+class TeeLog:
+    """A worker's sink that writes its version's file and hands each write to ``tap`` too
+    (the engine's CloudWatch Logs feed, one tap per worker: one log stream each)."""
+
+    def __init__(self, log: VersionLog, tap: LogTap) -> None:
+        self._log = log
+        self._tap = tap
+
+    def write(self, data: bytes | bytearray) -> None:
+        if data:
+            self._log.write(data)
+            self._tap(bytes(data))
+
+
 class WorkerLog:
     """One worker's output stream into its version's log, framed per invocation."""
 
-    def __init__(self, sink: VersionLog) -> None:
+    def __init__(self, sink: LogWriter) -> None:
         self._sink = sink
         self._pending = bytearray()
         self._tail: bytearray | None = None

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from apicanary.engine.functions.runtime.logsink import VersionLog
+from apicanary.engine.functions.runtime.environment import log_stream_name
+from apicanary.engine.functions.runtime.logsink import LogTap, LogWriter, TeeLog, VersionLog
 from apicanary.engine.functions.runtime.memwatch import MemoryWatch
 from apicanary.engine.functions.runtime.spec import ExecutionSpec, InvocationOutcome
 from apicanary.engine.functions.runtime.worker import InitFailure, Worker, WorkerUnavailable
@@ -86,6 +88,12 @@ class Runtime:
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self._closed = False
+        self._log_tap: Callable[[str, str, str], LogTap] | None = None
+
+    def set_log_tap(self, tap: Callable[[str, str, str], LogTap] | None) -> None:
+        """``tap(function, version, stream name)`` gives each new worker a second log writer
+        (the engine's CloudWatch Logs feed); workers started before keep theirs."""
+        self._log_tap = tap
 
     # --- invoking --------------------------------------------------------------------------
 
@@ -174,7 +182,12 @@ class Runtime:
         if self._closed:
             raise PlatformError("the runtime is closed")
         spec = pool.spec
-        worker = Worker(spec, self._version_log(spec.function_name, spec.version), self._memwatch)
+        stream = log_stream_name(spec.version)
+        version_log = self._version_log(spec.function_name, spec.version)
+        sink: LogWriter = version_log
+        if self._log_tap is not None:
+            sink = TeeLog(version_log, self._log_tap(spec.function_name, spec.version, stream))
+        worker = Worker(spec, sink, self._memwatch, stream)
         pool.workers.add(worker)
         pool.cold_starts += 1
         failure = await worker.wait_ready(request_id, self._init_limit_s + spec.timeout_s)

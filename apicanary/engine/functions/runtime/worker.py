@@ -25,7 +25,7 @@ from typing import Any
 
 from apicanary.engine.functions.runtime import faults
 from apicanary.engine.functions.runtime.environment import log_stream_name, worker_environment
-from apicanary.engine.functions.runtime.logsink import VersionLog, WorkerLog
+from apicanary.engine.functions.runtime.logsink import LogWriter, WorkerLog
 from apicanary.engine.functions.runtime.memwatch import MemoryWatch
 from apicanary.engine.functions.runtime.spec import ExecutionSpec, InvocationOutcome
 from apicanary.engine.functions.runtime.wire import FrameReader, Message, frame
@@ -51,8 +51,16 @@ class InitFailure:
 class Worker:
     """A worker process for ``spec``; construct inside the running loop (it spawns at once)."""
 
-    def __init__(self, spec: ExecutionSpec, sink: VersionLog, memwatch: MemoryWatch) -> None:
+    def __init__(
+        self,
+        spec: ExecutionSpec,
+        sink: LogWriter,
+        memwatch: MemoryWatch,
+        stream_name: str | None = None,
+    ) -> None:
         self.spec = spec
+        #: the CloudWatch log stream of this execution environment (``AWS_LAMBDA_LOG_STREAM_NAME``)
+        self.stream_name = stream_name or log_stream_name(spec.version)
         self.log = WorkerLog(sink)
         self.busy = False
         self.ready = False
@@ -87,7 +95,7 @@ class Worker:
                 stderr=log_w,
                 pass_fds=(request_r, response_w),
                 cwd=self.spec.code_dir,
-                env=worker_environment(self.spec, log_stream_name(self.spec.version)),
+                env=worker_environment(self.spec, self.stream_name),
                 start_new_session=True,  # Ctrl-C on the engine's terminal is the engine's
             )
         except BaseException:
