@@ -13,6 +13,9 @@ Checks, in order:
 ``alarms``            every named alarm exists and none is in ``ALARM`` (:mod:`.state`).
 ``integration``       every Lambda integration calling the function names an alias (:mod:`.api`).
 ``invoke-permission`` API Gateway may invoke every alias the stage can select (:mod:`.api`).
+``log-format``        the function's log format, and what JSON adds (:mod:`.logs`).
+``access-log``        stage mode: an access log whose format carries what the reader needs
+                      (:mod:`.logs`).
 """
 
 import time
@@ -27,6 +30,7 @@ from apicanary.platform.aws.doctor.api import (
     function_integrations,
     selectable_aliases,
 )
+from apicanary.platform.aws.doctor.logs import check_logs
 from apicanary.platform.aws.doctor.permissions import (
     REQUIRED_ACTIONS,
     check_permissions,
@@ -53,6 +57,7 @@ def run_checks(
     findings += check_stage_canary(client("apigateway"), target)
     findings += check_alarms(client("cloudwatch"), target.alarms)
     findings += check_api(client, target)
+    findings += check_logs(client, target)
     return findings
 
 
@@ -66,6 +71,7 @@ __all__ = [
     "check_api",
     "check_integrations",
     "check_invoke_permissions",
+    "check_logs",
     "check_permissions",
     "check_stage_canary",
     "function_integrations",
