@@ -28,6 +28,9 @@ from apicanary.engine.logs.model import group_name_of
 from apicanary.engine.logs.store import LogStore
 
 _MAX_STATES = 10_000
+MAX_PENDING = 20_000
+"""Writes buffered before a feed drains itself: an engine nobody runs the housekeeping of (a
+rehearsal) keeps bounded memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class LambdaLogFeed:
 
         def write(data: bytes) -> None:
             pending.append((function, version, stream, int(clock.now() * 1000), data))
+            if len(pending) >= MAX_PENDING:
+                self.drain()
 
         return write
 
@@ -122,6 +127,8 @@ class AccessLogFeed:
     def add(self, record: RequestRecord) -> None:
         """A gateway listener: O(1) on the hot path."""
         self._pending.append(record)
+        if len(self._pending) >= MAX_PENDING:
+            self.drain()
 
     def invalidate(self, *_: object) -> None:
         self._cache.clear()
