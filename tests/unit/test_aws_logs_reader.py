@@ -107,7 +107,10 @@ def test_restart_from_cursor_counts_once_and_finds_late_events(logs: Any) -> Non
 
 
 def test_stage_mode_reads_the_access_log_and_its_canary_group(logs: Any) -> None:
-    fmt = '{"requestId":"$context.requestId","status":"$context.status","lat":$context.responseLatency}'
+    fmt = (
+        '{"requestId":"$context.requestId","status":"$context.status",'
+        '"lat":$context.responseLatency}'
+    )
     stage = {
         "accessLogSettings": {
             "destinationArn": "arn:aws:logs:us-east-1:1:log-group:api-prod",
@@ -117,8 +120,11 @@ def test_stage_mode_reads_the_access_log_and_its_canary_group(logs: Any) -> None
     target = TelemetryTarget("fn", "live", "1", "2", api_id="a1", stage="prod", mode=Mode.STAGE)
     sources = plan_sources(target, {}, stage)
     assert isinstance(sources, Sources) and sources.groups == ["api-prod", "api-prod/Canary"]
-    assert "lacks $context.status" in str(plan_sources(target, {}, {"accessLogSettings": {
-        "destinationArn": "arn:aws:logs:us-east-1:1:log-group:x", "format": "$context.requestId"}}))  # fmt: skip
+    lacking = {
+        "destinationArn": "arn:aws:logs:us-east-1:1:log-group:x",
+        "format": "$context.requestId",
+    }
+    assert "lacks $context.status" in str(plan_sources(target, {}, {"accessLogSettings": lacking}))
     assert plan_sources(target, {}, {}) == "stage prod has no access log (accessLogSettings)"
     now = int(time.time() * 1000)
     for group, rid, status in (("api-prod", "r1", 200), ("api-prod/Canary", "r2", 500)):
