@@ -83,6 +83,7 @@ class TailSession:
         self.sessions = 0
         self._stop = threading.Event()
         self._stream: Any = None
+        self._connected = False
         self._thread = threading.Thread(target=self._run, name="apicanary-live-tail", daemon=True)
 
     def start(self) -> TailSession:
@@ -105,10 +106,11 @@ class TailSession:
         backoff = 1.0
         while not self._stop.is_set():
             started = self.wall()
+            renewed = False
+            self._connected = False
             try:
-                delivered = self._session(started)
-                reason = "session renewed before the 3-hour limit" if delivered else "stream ended"
-                backoff = 1.0
+                renewed = self._session(started)
+                reason = "session renewed before the 3-hour limit" if renewed else "stream ended"
             except ApicanaryError as error:
                 if isinstance(error, AwsApiError) and error.code in _FATAL:
                     self.unavailable = f"{error.code}: {error.message}"
@@ -121,6 +123,10 @@ class TailSession:
             if self._stop.is_set():
                 return
             self.messages.put(Break(self.wall(), reason))
+            if renewed:
+                continue  # the age limit: a new session at once
+            if self._connected:  # it worked for a while: errors start over at 1 s
+                backoff = 1.0
             if self._stop.wait(backoff):
                 return
             backoff = min(MAX_BACKOFF_S, backoff * 2)
@@ -139,6 +145,7 @@ class TailSession:
                 if self._stop.is_set():
                     return True
                 if "sessionStart" in item:
+                    self._connected = True
                     self.messages.put(Connected(self.wall(), tuple(self.identifiers)))
                 elif "sessionUpdate" in item:
                     update = item["sessionUpdate"]
