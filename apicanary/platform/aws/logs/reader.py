@@ -110,7 +110,10 @@ def plan_sources(
 
 @dataclass
 class _Gap:
-    start_ms: int
+    """A span to read with FilterLogEvents: ``[start_ms, end_ms)``; ``start_ms=None`` means
+    "from where each group was last read through" and ``end_ms=None`` "up to now"."""
+
+    start_ms: int | None = None
     end_ms: int | None = None
 
 
@@ -156,7 +159,10 @@ class LogsReader:
         self._tail: TailSession | None = None
         self._tailed: set[str] = set()
         self._gaps: list[_Gap] = []
-        self._newest_ms: dict[str, int] = {}  # per group: newest event timestamp read
+        # per group: wall ms up to which everything ingested has been read (Live Tail or a
+        # FilterLogEvents read up to now); a new event there has a timestamp after this
+        # minus the ingestion delay
+        self._read_through: dict[str, int] = {}
         self._started = False
         self._last_group_check = float("-inf")
         self._last_poll = float("-inf")
@@ -177,7 +183,7 @@ class LogsReader:
         polling = tail is None or not tail.alive
         quiet = self._read_at is None or now - self._read_at > QUIET_S
         if polling or quiet or now - self._last_poll >= SAFETY_POLL_S:
-            self._gaps.append(_Gap(self._fill_from(now)))
+            self._gaps.append(_Gap())
         self._fill(invocations, now)
         fresh = self._fresh_until(now, polling)
         since_ms = int(fresh * 1000)
@@ -206,7 +212,7 @@ class LogsReader:
             )
         else:
             self._since_ms = int(now * 1000)
-        self._gaps.append(_Gap(self._since_ms))
+        self._gaps.append(_Gap())  # from the cursor: nothing has been read through yet
 
     def _check_groups(self, now: float) -> None:
         """(Re)start Live Tail when a group it does not cover has appeared."""
@@ -225,17 +231,14 @@ class LogsReader:
         self._tailed = set(arns)
         self._tail = TailSession(self.logs, list(arns.values()), wall=self.clock.now).start()
         # whatever was logged before this session started is read by FilterLogEvents
-        self._gaps.append(_Gap(self._fill_from(now)))
+        self._gaps.append(_Gap())
 
-    def _fill_from(self, now: float) -> int:
-        """Where a gap read starts: before the oldest of the groups' newest events, minus the
-        measured delay (late events land behind it), never before the cursor."""
-        newest = min(
-            (self._newest_ms.get(g, self._since_ms) for g in self.sources.groups),
-            default=self._since_ms,
-        )
+    def _fill_from(self, group: str, now: float) -> int:
+        """Where an open read of ``group`` starts: where it was read through, minus the
+        measured delay (late events land behind it) and a margin, never before the cursor."""
+        through = self._read_through.get(group, self._since_ms)
         back_ms = int((self.delays.bound(now) + OVERLAP_S) * 1000)
-        return max(self._since_ms, min(newest, int(now * 1000)) - back_ms)
+        return max(self._since_ms, through - back_ms)
 
     def _drain(self, out: list[Invocation]) -> None:
         tail = self._tail
@@ -248,7 +251,10 @@ class LogsReader:
                 return
             if isinstance(message, Update):
                 self._events(message.events, message.received_at, out, live=True)
-                self._read_at = message.received_at
+                self._read_at = max(self._read_at or 0.0, message.received_at)
+                through = int((message.received_at - UPDATE_PERIOD_S) * 1000)
+                for group in self._tailed:
+                    self._read_through[group] = max(self._read_through.get(group, 0), through)
                 if message.sampled and message.events:
                     self.stats.sampled_updates += 1
                     first = min(e.timestamp for e in message.events)
@@ -256,27 +262,36 @@ class LogsReader:
                     self._gaps.append(_Gap(first - 1000, last + 1))
             elif isinstance(message, Break):
                 self.stats.breaks += 1
-                self._gaps.append(_Gap(self._fill_from(self.clock.now())))
-            elif isinstance(message, Connected):
+                self._gaps.append(_Gap())
+            elif isinstance(message, Connected) and self._read_at is None:
                 self._read_at = message.at - UPDATE_PERIOD_S
 
     def _fill(self, out: list[Invocation], now: float) -> None:
-        """Read the pending gaps with FilterLogEvents (one read from the oldest)."""
+        """Read the pending gaps with FilterLogEvents: one read per group, from the oldest
+        start any gap asks for (an open gap: where that group was read through)."""
         if not self._gaps:
             return
-        start = min(g.start_ms for g in self._gaps)
-        ends = [g.end_ms for g in self._gaps]
-        end = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
-        self._gaps.clear()
+        gaps, self._gaps = self._gaps, []
+        open_ended = any(g.end_ms is None for g in gaps)
+        end = None if open_ended else max(g.end_ms or 0 for g in gaps)
         self.stats.polls += 1
         self._last_poll = now
+        now_ms = int(now * 1000)
         for group in self.sources.groups:
+            start = min(
+                self._fill_from(group, now)
+                if g.start_ms is None
+                else max(self._since_ms, g.start_ms)
+                for g in gaps
+            )
             # stable sort: events of one stream with the same millisecond keep their order
             events = sorted(
                 poll.filter_events(self.logs, group, start, end), key=lambda e: e.timestamp
             )
             self._events(events, now, out, live=False)
-        if end is None:  # everything ingested by now has been read
+            if open_ended:
+                self._read_through[group] = max(self._read_through.get(group, 0), now_ms)
+        if open_ended:  # everything ingested by now has been read
             self._read_at = max(self._read_at or now, now)
 
     def _events(
@@ -291,8 +306,6 @@ class LogsReader:
             else:
                 self.stats.filled_events += 1
             self.delays.add(seen_at, event.delay_ms / 1000.0)
-            if event.timestamp > self._newest_ms.get(event.group, 0):
-                self._newest_ms[event.group] = event.timestamp
             invocation = self._invocation(event)
             if invocation is not None:
                 out.append(invocation)
