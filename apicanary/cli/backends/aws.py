@@ -84,10 +84,14 @@ class AwsBackend:
             on_tick(self._public(document))
 
         try:
-            final = self.controller.run_until_done(rollout_id, tick_s=TICK_S, on_tick=tick)
+            while True:  # Controller.run_until_done, waking early when evidence arrives
+                document = self.controller.reconcile(rollout_id)
+                tick(document)
+                if document.get("terminal"):
+                    return self._public(document)
+                self.platform.wait_for_evidence(TICK_S)
         finally:
             self.platform.close()
-        return self._public(final)
 
     def adopt(
         self,

@@ -121,6 +121,14 @@ class AwsPlatform:
         clients = make_clients(session, endpoint_url=endpoint_url, max_attempts=max_attempts)
         return cls(clients, clock=clock, telemetry_delay_s=telemetry_delay_s, evidence=evidence)
 
+    def wait_for_evidence(self, timeout_s: float) -> None:
+        """Sleep up to ``timeout_s``, less when Live Tail brings new log events (the next
+        tick then judges them at once instead of up to a tick later)."""
+        if self.logs is None or not self.logs.readers:
+            self.clock.sleep(timeout_s)
+            return
+        self.logs.wait(timeout_s)
+
     def close(self) -> None:
         """Stop the Live Tail sessions (background threads) this platform started."""
         if self.logs is not None:

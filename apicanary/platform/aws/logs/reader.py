@@ -23,6 +23,7 @@ reads from the watermark and counts each request once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,8 +146,10 @@ class LogsReader:
         clock: Clock,
         *,
         live_tail: bool = True,
+        arrived: threading.Event | None = None,
     ) -> None:
         self.logs = logs
+        self.arrived = arrived
         self.target = target
         self.sources = sources
         self.clock = clock
@@ -229,7 +232,9 @@ class LogsReader:
         if self._tail is not None:
             self._tail.stop()
         self._tailed = set(arns)
-        self._tail = TailSession(self.logs, list(arns.values()), wall=self.clock.now).start()
+        self._tail = TailSession(
+            self.logs, list(arns.values()), wall=self.clock.now, arrived=self.arrived
+        ).start()
         # whatever was logged before this session started is read by FilterLogEvents
         self._gaps.append(_Gap())
 

@@ -12,6 +12,7 @@ two would count the same requests twice.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ class LogsTelemetry:
         self.metrics = metrics
         self.live_tail = live_tail
         self.readers: dict[TelemetryTarget, LogsReader] = {}
+        self.arrived = threading.Event()
         self.notes: dict[TelemetryTarget, str] = {}
 
     def read(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
@@ -79,7 +81,15 @@ class LogsTelemetry:
         sources = plan_sources(target, config, stage)
         if isinstance(sources, str):
             return sources
-        return LogsReader(self.logs, target, sources, self.clock, live_tail=self.live_tail)
+        return LogsReader(
+            self.logs, target, sources, self.clock, live_tail=self.live_tail, arrived=self.arrived
+        )
+
+    def wait(self, timeout_s: float) -> bool:
+        """Sleep until Live Tail brings events or ``timeout_s`` passes; True if it did."""
+        arrived = self.arrived.wait(timeout_s)
+        self.arrived.clear()
+        return arrived
 
     def close(self) -> None:
         for reader in self.readers.values():

@@ -9,7 +9,8 @@ session manager:
 * tells the reader about every break (:class:`Break`: from when events may have been missed)
   and every sampled update (:class:`Update` with ``sampled``), so it can fill the gap with
   FilterLogEvents;
-* hands updates over through a queue; the reader drains it on its own thread.
+* hands updates over through a queue; the reader drains it on its own thread, and an update
+  with events sets ``arrived`` so a controller waiting for its next tick acts at once.
 
 Access denied (``AccessDeniedException``) or an endpoint without the operation stops the
 thread for good (:attr:`TailSession.unavailable` says why): the reader then polls.
@@ -73,12 +74,14 @@ class TailSession:
         *,
         wall: Callable[[], float] = time.time,
         max_session_s: float = MAX_SESSION_S,
+        arrived: threading.Event | None = None,
     ) -> None:
         self.logs = logs
         self.identifiers = list(identifiers)
         self.wall = wall
         self.max_session_s = max_session_s
         self.messages: queue.Queue[Message] = queue.Queue()
+        self.arrived = arrived  # set on every update: whoever waits for evidence wakes up
         self.unavailable: str | None = None
         self.sessions = 0
         self._stop = threading.Event()
@@ -152,6 +155,8 @@ class TailSession:
                     metadata = update.get("sessionMetadata") or {}
                     events = tuple(from_live_tail(r) for r in update.get("sessionResults") or [])
                     self.messages.put(Update(self.wall(), events, bool(metadata.get("sampled"))))
+                    if self.arrived is not None and events:
+                        self.arrived.set()
                 else:  # SessionTimeoutException / SessionStreamingException as members
                     name, body = next(iter(item.items()))
                     message = body.get("message", "") if isinstance(body, dict) else ""
