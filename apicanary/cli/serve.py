@@ -14,6 +14,7 @@ from apicanary.cli.loop import run_event_loop
 from apicanary.cli.output import emit, output_option
 from apicanary.cli.template_options import resolve_template, template_options
 from apicanary.engine.functions.states import DEFAULT_DELAY_S, MAX_DELAY_S
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
 from apicanary.errors import BadInputError
 
 
@@ -80,6 +81,10 @@ def parse_logs_delay(text: str) -> float:
               help="CloudWatch Logs ingestion delay: log events become visible to "
               "FilterLogEvents, GetLogEvents and Live Tail this long after they are written "
               "(e.g. 5s, 500ms; AWS's is reported at a few seconds to ~20 s).")  # fmt: skip
+@click.option("--telemetry-buffer", type=click.IntRange(100, 10_000_000),
+              default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
+              help="Request records kept for the rollout controller (two per gateway "
+                   "request); a controller further behind records the gap and judges on.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -94,6 +99,7 @@ def serve(
     record: Path | None,
     record_redact: tuple[str, ...],
     logs_delay: float,
+    telemetry_buffer: int,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.engine.gateway.recording import resolve_settings
@@ -111,6 +117,7 @@ def serve(
         lambda_state_delay=lambda_state_delay,
         logs_delay=logs_delay,
         recording=resolve_settings(state_dir, record, record_redact),
+        telemetry_capacity=telemetry_buffer,
     )
 
     def ready() -> None:

@@ -36,7 +36,7 @@ from apicanary.engine.logs.feed import (
 )
 from apicanary.engine.logs.store import LogStore
 from apicanary.engine.logs.tail import SESSION_LIMIT_S
-from apicanary.engine.telemetry import TelemetryLog
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY, TelemetryLog
 from apicanary.errors import AwsApiError
 from apicanary.store import Store
 
@@ -74,6 +74,7 @@ class Engine:
         max_workers_per_version: int | None = None,
         lambda_state_delay: float = 0.0,
         logs_delay: float = 0.0,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -112,7 +113,7 @@ class Engine:
             self.metrics, self.clock, self.store, region=region, account_id=account_id
         )
         self.feed = MetricFeed(self.metrics)
-        self.telemetry = TelemetryLog()
+        self.telemetry = TelemetryLog(telemetry_capacity)
         for listener in (self.feed.add, self.telemetry.add):
             self.gateway.add_listener(listener)
             self.lambdas.invoker.add_listener(listener)

@@ -84,13 +84,19 @@ class TelemetryBatch:
     """New telemetry since ``cursor`` (opaque, pass it back next time).
 
     Exactly one of ``invocations`` (per-request records) and ``windows`` (aggregates) is set.
-    ``fresh_until`` is the time up to which the data is complete (CloudWatch lags minutes).
+    ``fresh_until`` is the evidence watermark: every request that started before it is in
+    this batch or an earlier one (local: the oldest request still in flight or whose records
+    are not all read; AWS: the end of the last CloudWatch period known to be complete).
+    ``lost_stable``/``lost_canary``: requests of each arm the reader can no longer see (it fell
+    behind a bounded buffer); the evidence judged is what remains.
     """
 
     cursor: Any
     fresh_until: float
     invocations: Sequence[Invocation] | None = None
     windows: Sequence[Window] | None = None
+    lost_stable: int = 0
+    lost_canary: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,10 @@ the AWS-compatible endpoints. Telemetry is exact: every gateway request and dire
 in the engine's telemetry log, and arms are told apart by executed version (alias mode) or by
 the canary flag (stage mode). Requests seen by the gateway are judged by the status the
 client got (a malformed proxy response is a failure even though Lambda reports none); direct
-invokes by their function error.
+invokes by their function error. Each request counts once however reads split its gateway and
+Lambda records (:mod:`apicanary.platform.evidence`); the batch's ``fresh_until`` is the
+watermark (the oldest request in flight or not yet fully read); a reader that fell behind
+the log's buffer gets the gap per arm and reads on.
 
 Hooks run on the engine's event loop (workers are bound to it); the controller calls from its
 own thread and waits for the result.
@@ -14,7 +17,9 @@ own thread and waits for the result.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -22,7 +27,8 @@ import orjson
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.messages import RequestRecord
-from apicanary.errors import AwsApiError, BadInputError, PlatformError
+from apicanary.engine.telemetry import GatewayKey, TelemetrySlice
+from apicanary.errors import AwsApiError, BadInputError
 from apicanary.model import Invocation
 from apicanary.platform.base import (
     AliasState,
@@ -31,6 +37,7 @@ from apicanary.platform.base import (
     TelemetryBatch,
     TelemetryTarget,
 )
+from apicanary.platform.evidence import EvidenceAccumulator, Observation, Source
 from apicanary.platform.shapes import PROMOTION_OPS, REMOVE_CANARY_OPS, alias_state, stage_state
 
 
@@ -42,6 +49,7 @@ class LocalPlatform:
     def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.engine = engine
         self.loop = loop
+        self._readers: dict[TelemetryTarget, _Reader] = {}
 
     # -- versions and aliases -------------------------------------------------------------------
 
@@ -140,26 +148,47 @@ class LocalPlatform:
     # -- telemetry, alarms, hooks -------------------------------------------------------------
 
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
+        """New evidence since ``cursor``, each request counted once (``platform/evidence.py``).
+
+        The cursor is ``{"log": uid, "at": n}``; one from another log (the engine restarted)
+        reads the new log from its start. Order matters for the watermark: the log is read,
+        then the requests in flight (with the clock, atomically), then the log's tail written
+        meanwhile, which is not consumed but tells which Lambda records' gateway records are
+        still to come and holds the watermark at its oldest request.
+        """
         log = self.engine.telemetry
-        start = log.cursor if cursor is None else int(cursor)
+        reader = self._reader(target)
+        start = _position(cursor, log.uid, log.cursor)
         chunk = log.since(start)
-        if chunk.dropped:
-            raise PlatformError(
-                f"the controller fell {chunk.dropped} records behind the telemetry log; "
-                "its verdicts would miss data"
+        now, in_flight = self.engine.gateway.inflight.snapshot()
+        tail = log.since(chunk.cursor).records
+        awaiting = set(in_flight)
+        awaiting.update(r.request_id for r in tail if isinstance(r, RequestRecord))
+        lost = reader.lost(chunk, target) if chunk.dropped else (0, 0)
+        reader.appended = chunk.appended
+        observations = (o for o in map(lambda r: _observation(r, target), chunk.records) if o)
+        invocations = reader.evidence.add(observations, now=now, awaiting=awaiting)
+        watermark = min(
+            now,
+            *in_flight.values(),
+            *(r.timestamp for r in tail),
+            reader.evidence.oldest_held() or now,
+        )
+        return TelemetryBatch(
+            {"log": log.uid, "at": chunk.cursor},
+            watermark,
+            invocations=invocations,
+            lost_stable=lost[0],
+            lost_canary=lost[1],
+        )
+
+    def _reader(self, target: TelemetryTarget) -> _Reader:
+        reader = self._readers.get(target)
+        if reader is None:
+            reader = self._readers[target] = _Reader(
+                EvidenceAccumulator(hold_s=HOLD_S, remember_s=REMEMBER_S)
             )
-        through_gateway = {r.request_id for r in chunk.records if isinstance(r, RequestRecord)}
-        invocations: list[Invocation] = []
-        for record in chunk.records:
-            if isinstance(record, RequestRecord):
-                invocation = _from_gateway(record, target)
-            elif record.request_id in through_gateway:
-                continue  # the gateway's record of the same request says what the client saw
-            else:
-                invocation = _from_lambda(record, target)
-            if invocation is not None:
-                invocations.append(invocation)
-        return TelemetryBatch(chunk.cursor, self.engine.clock.now(), invocations=invocations)
+        return reader
 
     def alarm_states(self, names: Sequence[str]) -> Mapping[str, str]:
         return {name: self.engine.alarms.state_of(name) for name in names}
@@ -183,6 +212,69 @@ class LocalPlatform:
         if result.function_error:
             return HookResult(False, f"{function} failed: {result.payload.decode()[:300]}")
         return HookResult(True, f"{function} succeeded")
+
+
+HOLD_S = 30.0
+"""How long a Lambda record waits for its gateway record before it counts alone: the longest
+REST integration timeout (29 s) plus a margin. Only a gateway request that failed inside the
+engine (no record written) ever reaches it."""
+REMEMBER_S = 960.0
+"""How long a counted gateway request's id is kept to drop its late Lambda record: the
+longest Lambda timeout (900 s, the function runs on after an integration timeout) + margin."""
+
+
+@dataclass(slots=True)
+class _Reader:
+    """One target's reading state in this process: the accumulator, and the gateway records
+    the log had appended before the reader's cursor (by key, to size a gap exactly)."""
+
+    evidence: EvidenceAccumulator
+    appended: Counter[GatewayKey] = field(default_factory=Counter)
+
+    def lost(self, chunk: TelemetrySlice, target: TelemetryTarget) -> tuple[int, int]:
+        """Gateway requests of each arm evicted before this reader saw them."""
+        stable = canary = 0
+        for key, count in (chunk.evicted or Counter()).items():
+            missed = count - self.appended.get(key, 0)
+            arm = _arm_of_key(key, target)
+            if missed > 0 and arm is not None:
+                stable, canary = (stable, canary + missed) if arm else (stable + missed, canary)
+        return stable, canary
+
+
+def _position(cursor: Any, uid: str, now_at: int) -> int:
+    """Where to read from: the cursor's position in this log, 0 in a newer log, or now."""
+    if cursor is None:
+        return now_at
+    if isinstance(cursor, dict):
+        return int(cursor.get("at") or 0) if cursor.get("log") == uid else 0
+    return 0  # an integer cursor is from an older engine's log
+
+
+def _arm_of_key(key: GatewayKey, target: TelemetryTarget) -> bool | None:
+    function, qualifier, version, api_id, stage, is_canary, _ = key
+    if target.mode == "stage":
+        return is_canary if (api_id, stage) == (target.api_id, target.stage) else None
+    if (function, qualifier) != (target.function, target.alias):
+        return None
+    if version not in (target.stable_version, target.canary_version):
+        return None
+    return version == target.canary_version
+
+
+def _observation(
+    record: RequestRecord | LambdaInvocation, target: TelemetryTarget
+) -> Observation | None:
+    if isinstance(record, RequestRecord):
+        invocation = _from_gateway(record, target)
+        if invocation is None:
+            return None
+        expects = target.mode != "stage" and record.executed_version is not None
+        return Observation(record.request_id, record.timestamp, Source.GATEWAY, invocation, expects)
+    invocation = _from_lambda(record, target)
+    if invocation is None:
+        return None
+    return Observation(record.request_id, record.timestamp, Source.LAMBDA, invocation)
 
 
 def _from_gateway(record: RequestRecord, target: TelemetryTarget) -> Invocation | None:

@@ -20,6 +20,7 @@ from apicanary.engine.engine import Engine
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
 from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
 from apicanary.rollout.controller import Controller
@@ -50,7 +51,9 @@ class LocalServer:
         lambda_state_delay: float = DEFAULT_DELAY_S,
         recording: RecordingSettings | None = None,
         logs_delay: float = 0.0,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
+        self.telemetry_capacity = telemetry_capacity
         self.state_dir = state_dir
         self.logs_delay = logs_delay
         self.lambda_state_delay = lambda_state_delay
@@ -80,6 +83,7 @@ class LocalServer:
             rng=rng,
             lambda_state_delay=self.lambda_state_delay,
             logs_delay=self.logs_delay,
+            telemetry_capacity=self.telemetry_capacity,
         )
         limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
         if limit:  # tests shorten Live Tail sessions to see them time out

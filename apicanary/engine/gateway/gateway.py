@@ -39,6 +39,7 @@ from apicanary.engine.gateway.compiled import (
     compile_gateway,
 )
 from apicanary.engine.gateway.events import build_rest_v1_event
+from apicanary.engine.gateway.inflight import InFlight
 from apicanary.engine.gateway.messages import (
     GatewayReply,
     GatewayRequest,
@@ -75,6 +76,7 @@ class Gateway:
         self._view = EMPTY_GATEWAY
         self._listeners: list[RecordListener] = []
         self._tap: RequestTap | None = None
+        self.inflight = InFlight(clock)  # read by the rollout's evidence watermark
 
     @property
     def view(self) -> CompiledGateway:
@@ -93,8 +95,17 @@ class Gateway:
 
     async def handle(self, request: GatewayRequest) -> GatewayReply:
         started = time.perf_counter()
-        timestamp = self._clock.now()
         request_id = str(uuid.uuid4())
+        # in flight from its start time until after its record is written
+        timestamp = self.inflight.begin(request_id)
+        try:
+            return await self._handle(request, started, timestamp, request_id)
+        finally:
+            self.inflight.end(request_id)
+
+    async def _handle(
+        self, request: GatewayRequest, started: float, timestamp: float, request_id: str
+    ) -> GatewayReply:
         view = self._view
         api, path = self._select_api(view, request)
         if api is None:
