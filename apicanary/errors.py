@@ -92,6 +92,13 @@ class RolloutEndedBadly(RolloutError):
     exit_code = 3
 
 
+class ReleaseUnverified(RolloutError):
+    """A rollout that was waited on promoted a release its evidence could not verify (too
+    little canary traffic to have seen a regression): not a failure, never a plain success."""
+
+    exit_code = 4
+
+
 # --- helpers for the AWS error codes the local engine raises ------------------------------
 
 

@@ -12,9 +12,9 @@ from apicanary.cli.client import ControlClient
 from apicanary.cli.output import emit, output_option
 from apicanary.cli.rollout import watch
 from apicanary.cli.template_options import resolve_template, template_options
-from apicanary.errors import RolloutEndedBadly
+from apicanary.errors import ApicanaryError, ReleaseUnverified, RolloutEndedBadly
 from apicanary.project.scaffold import scaffold_project
-from apicanary.rollout.state import ended_badly
+from apicanary.rollout.state import ended_badly, ended_unverified
 
 
 @click.command()
@@ -75,8 +75,15 @@ def deploy(template: Path | None, cdk_out: Path | None, stack: str | None,
     emit(result, _deploy_text)
     bad = [d for d in finals if ended_badly(d)]
     if bad:
-        error = RolloutEndedBadly(
+        error: ApicanaryError = RolloutEndedBadly(
             "; ".join(f"rollout {d['id']} ended {d['status']}: {d['reason']}" for d in bad)
+        )
+        error.reported = True
+        raise error
+    unverified = [d for d in finals if ended_unverified(d)]
+    if unverified:
+        error = ReleaseUnverified(
+            "; ".join(f"rollout {d['id']} promoted unverified: {d['reason']}" for d in unverified)
         )
         error.reported = True
         raise error

@@ -18,9 +18,14 @@ import yaml
 from apicanary.cli import rollout_view
 from apicanary.cli.backends import BACKENDS, RolloutBackend, open_backend
 from apicanary.cli.output import emit, output_mode, output_option
-from apicanary.errors import BadInputError, RolloutEndedBadly
+from apicanary.errors import (
+    ApicanaryError,
+    BadInputError,
+    ReleaseUnverified,
+    RolloutEndedBadly,
+)
 from apicanary.platform.base import Mode
-from apicanary.rollout.state import RolloutState, Status, ended_badly
+from apicanary.rollout.state import RolloutState, Status, ended_badly, ended_unverified
 
 
 def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,10 +80,16 @@ def watch(backend: RolloutBackend, rollout_id: str) -> dict[str, Any]:
 def finish(document: dict[str, Any]) -> None:
     emit(document, lambda d: rollout_view.text(rollout_view.view(d)))
     if ended_badly(document):
-        error = RolloutEndedBadly(
+        error: ApicanaryError = RolloutEndedBadly(
             f"rollout {document['id']} ended {document['status']}: {document.get('reason')}"
         )
         error.reported = output_mode() == "json"  # the document above says it all
+        raise error
+    if ended_unverified(document):
+        error = ReleaseUnverified(
+            f"rollout {document['id']} promoted an unverified release: {document.get('reason')}"
+        )
+        error.reported = output_mode() == "json"
         raise error
 
 
@@ -262,6 +273,7 @@ def retry(rollout_id: str, wait: bool, **options: Any) -> None:
         "toVersion": target.to_version,
         "mode": target.mode.value,
         "strategy": old.strategy.to_dict(),
+        "retryOf": old.id,
     }
     if target.mode is not Mode.ALIAS:
         request.update(api=target.api_id, stage=target.stage)

@@ -55,6 +55,8 @@ def line(v: RolloutView) -> str:
         parts.append(f"evidence {v.error_evidence:.3g}/{_g(v.error_threshold)}")
     if v.time_left_in_step is not None:
         parts.append(f"{v.time_left_in_step:.0f}s left in step")
+    if v.telemetry_wait:
+        parts.append(v.telemetry_wait)
     if v.reason:
         parts.append(v.reason)
     return " | ".join(parts)
@@ -80,6 +82,12 @@ def text(v: RolloutView) -> str:
         lines.append(f"  guard     {v.remaining_canary_requests} more canary requests to verify")
     if v.time_left_in_step is not None:
         lines.append(f"  step      {v.time_left_in_step:.0f} s left")
+    if v.telemetry_wait:
+        lines.append(f"  telemetry {v.telemetry_wait}")
+    if v.lost_stable or v.lost_canary:
+        lines.append(
+            f"  gap       {v.lost_stable} stable and {v.lost_canary} canary requests never read"
+        )
     if v.reason:
         lines.append(f"  reason    {v.reason}")
     if v.last_error:
@@ -108,6 +116,8 @@ def panel(v: RolloutView) -> Panel:
         table.add_row("guard", f"{v.remaining_canary_requests} more canary requests to verify")
     if v.time_left_in_step is not None:
         table.add_row("step", f"{v.time_left_in_step:.0f} s left")
+    if v.telemetry_wait:
+        table.add_row("telemetry", v.telemetry_wait)
     if v.reason:
         table.add_row("reason", Text(v.reason, style=STATUS_STYLE.get(v.status, "")))
     title = Text.assemble("rollout ", (v.id, "bold"), "  ", status)

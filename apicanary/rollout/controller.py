@@ -6,8 +6,11 @@ A tick reads like a checklist (DESIGN §4); each line is one ``reconcile_*`` met
     load the rollout                   typed state + revision; strategy and analysis cached
     reconcile_intents                  abort, pause/resume, promote, promote --full
     reconcile_adoption                 first tick in this process: journal vs the platform
-    reconcile_watch                    new telemetry → sequential tests; alarms in ALARM
-    reconcile_phases                   pre-traffic hook → steps → post-traffic hook → promote
+    reconcile_watch                    new telemetry → sequential tests; alarms in ALARM; in
+                                       every status in which the canary takes traffic
+    reconcile_phases                   pre-traffic hook → steps → post-traffic hook → promote;
+                                       a step is left (and a release promoted) only once the
+                                       evidence watermark passed its end (evidence_gate.py)
     persist                            document + journal events + consumed intents, one
                                        transaction, revision-checked; then notifications
 
@@ -28,16 +31,19 @@ from typing import Any
 from apicanary.clock import Clock
 from apicanary.errors import ApicanaryError, BadInputError
 from apicanary.platform.base import Mode, Platform, TelemetryTarget
-from apicanary.rollout import actions, hooks, lease, preflight
+from apicanary.rollout import actions, evidence_gate, hooks, lease, preflight
 from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis
 from apicanary.rollout.intents import apply_intent
 from apicanary.rollout.journal import Journal, StoredRollout
 from apicanary.rollout.routers import AliasRouter, BothRouter, Router, StageCanaryRouter
 from apicanary.rollout.state import IllegalTransition, Phase, Progress, RolloutState, Status
-from apicanary.rollout.steps import Next, run_step
-from apicanary.rollout.strategy.types import HookSpec, Strategy
+from apicanary.rollout.steps import COMPLETE, Next, run_step
+from apicanary.rollout.strategy.types import HookSpec, SetWeight, Strategy
 from apicanary.rollout.target import RolloutTarget
 from apicanary.rollout.tick import Tick
+
+TELEMETRY_POLL_S = 0.25
+"""How soon a step waiting for telemetry looks again (the AWS backend ticks every second)."""
 
 
 class Controller:
@@ -69,8 +75,13 @@ class Controller:
         *,
         force: bool = False,
         rollout_id: str | None = None,
+        retry_of: str | None = None,
     ) -> dict[str, Any]:
-        """Check the target and create a running rollout (no traffic moves until a tick)."""
+        """Check the target and create a running rollout (no traffic moves until a tick).
+
+        ``retry_of``: the id of a rolled-back or aborted rollout this one re-runs; both
+        journals say so."""
+        old = self._retried(retry_of) if retry_of is not None else None
         healed = preflight.check_start(
             self.platform, self.clock.now(), target, strategy, force=force
         )
@@ -88,16 +99,23 @@ class Controller:
             updated_at=now,
             next_wake=now,
             progress=_progress(analysis),
+            retry_of=retry_of,
         )
         document = state.to_dict()
+        again = f" (retry of {retry_of})" if retry_of else ""
         self.journal.create(
             state.id,
             target.key,
             document,
             at=now,
             message=f"release {target.function}:{target.alias} {target.from_version} → "
-            f"{target.to_version} with {strategy.describe()}{healed}",
+            f"{target.to_version} with {strategy.describe()}{healed}{again}",
         )
+        if old is not None:
+            self.journal.save(
+                old, dict(old.document),
+                [("retried", f"re-run as rollout {state.id}", {"retry": state.id})], at=now,
+            )  # fmt: skip
         hooks.notify(state, self.webhooks, "created", "rollout created")
         return document
 
@@ -110,7 +128,7 @@ class Controller:
     def request(self, rollout_id: str, kind: str) -> dict[str, Any]:
         """Record a human intent (the next tick acts on it); returns the current document."""
         stored = self.journal.load(rollout_id)
-        if stored.document.get("terminal") and kind != "retry":
+        if stored.document.get("terminal"):
             raise BadInputError(
                 f"rollout {stored.id} has already ended ({stored.document['status']})"
             )
@@ -138,7 +156,7 @@ class Controller:
             self.reconcile_intents(tick, consumed)
             if not state.terminal:
                 self.reconcile_adoption(tick)
-            if state.status in (Status.RUNNING, Status.WAITING):
+            if state.status in (Status.RUNNING, Status.WAITING, Status.PAUSED):
                 self.reconcile_watch(tick)
             if state.status is Status.RUNNING:
                 self.reconcile_phases(tick)
@@ -189,9 +207,13 @@ class Controller:
             )  # fmt: skip
 
     def reconcile_watch(self, tick: Tick) -> None:
-        """Feed new telemetry to the tests and check alarms; roll back on any failure."""
+        """Feed new telemetry to the tests and check alarms; roll back on any failure.
+
+        Runs whenever the canary takes traffic: running, waiting for a human, paused, and
+        between the last step and the promotion. Requests lost to a bounded telemetry buffer
+        are journalled per arm; the tests judge on what remains."""
         state, target = tick.state, tick.target
-        if state.phase is not Phase.STEPS or state.effective_share <= 0:
+        if state.phase not in (Phase.STEPS, Phase.POST_TRAFFIC) or state.effective_share <= 0:
             return
         if (
             target.mode is not Mode.STAGE
@@ -200,6 +222,16 @@ class Controller:
             tick.router.apply(state.weight)  # the same weights, a renewed marker deadline
         batch = self.platform.read_telemetry(_telemetry_target(target), state.cursor)
         state.cursor = batch.cursor
+        state.evidence_until = max(state.evidence_until or batch.fresh_until, batch.fresh_until)
+        if batch.lost_stable or batch.lost_canary:
+            state.lost_stable += batch.lost_stable
+            state.lost_canary += batch.lost_canary
+            tick.record(
+                "gap",
+                f"fell behind the telemetry buffer: {batch.lost_stable} stable and "
+                f"{batch.lost_canary} canary requests never read; judging on the rest",
+                stable=batch.lost_stable, canary=batch.lost_canary,
+            )  # fmt: skip
         verdict = None
         if batch.invocations:
             verdict = tick.analysis.update_invocations(batch.invocations, now=tick.now)
@@ -226,15 +258,21 @@ class Controller:
         while state.phase is Phase.STEPS and state.status is Status.RUNNING:
             if state.skip_to_end:
                 state.skip_to_end = False
+                state.human_go = True  # promote --full: a human said go
                 state.step = len(strategy.steps)
             if state.step >= len(strategy.steps):
                 state.move(phase=Phase.POST_TRAFFIC)
+                state.step_ended_at = None
                 break
-            outcome = run_step(tick)
+            # a step that already ended and waits for its evidence is not run again
+            outcome = COMPLETE if state.step_ended_at is not None else run_step(tick)
+            if outcome.next is Next.COMPLETE and not self._evidence_reaches_step_end(tick):
+                return
             if outcome.next is Next.COMPLETE:
                 state.step += 1
                 state.step_started_at = tick.now
-                state.human_go = False
+                state.step_ended_at = None
+                state.human_go = state.human_go and state.step >= len(strategy.steps)
             elif outcome.next is Next.ROLLBACK:
                 actions.roll_back(tick, outcome.reason)
                 return
@@ -249,7 +287,51 @@ class Controller:
                 return
         post_traffic = state.phase is Phase.POST_TRAFFIC and state.status is Status.RUNNING
         if post_traffic and self._hook(tick, strategy.hooks.post_traffic, "PostTraffic"):
-            actions.promote(tick)
+            self._promote_on_evidence(tick)
+
+    def _evidence_reaches_step_end(self, tick: Tick) -> bool:
+        """True when the watermark passed the end of the step that just said it is complete
+        (a set-weight step needs nothing: its evidence is the next step's); otherwise the
+        step holds, visibly, and the controller looks again soon."""
+        state, strategy = tick.state, tick.strategy
+        if isinstance(strategy.steps[state.step], SetWeight):
+            return True
+        end = evidence_gate.step_end(state, strategy, tick.now)
+        return self._evidence_reaches(tick, end, f"step {state.step + 1}")
+
+    def _evidence_reaches(self, tick: Tick, end: float, label: str) -> bool:
+        """Whether the evidence reaches ``end`` (fixed the first time it is asked for this
+        step); the first wait is journalled, the views show it live."""
+        state = tick.state
+        first = state.step_ended_at is None
+        if first:
+            state.step_ended_at = end
+        assert state.step_ended_at is not None
+        waiting = evidence_gate.telemetry_wait(state.step_ended_at, state.evidence_until, tick.now)
+        if waiting is None:
+            return True
+        if first:
+            tick.record("telemetry", f"{label}: {waiting}", until=state.step_ended_at)
+        state.next_wake = tick.now + TELEMETRY_POLL_S
+        return False
+
+    def _promote_on_evidence(self, tick: Tick) -> None:
+        """Promote once the evidence reaches the end of the last step: verified when the
+        canary's traffic could have shown a regression, else as ``onUnverified`` says
+        (marked, or stopped for a human), never as if verified."""
+        state = tick.state
+        if not self._evidence_reaches(tick, tick.now, "before promotion"):
+            return
+        why = evidence_gate.unverified_reason(tick.analysis)
+        if why is not None:
+            state.unverified = True
+            if not evidence_gate.promote_unverified(tick.strategy, state.human_go):
+                state.move(Status.WAITING)
+                state.reason = f"unverified: {why}; promote to release it anyway, or abort"
+                tick.record("waiting", state.reason)
+                return
+            tick.record("analysis", f"unverified: {why}")
+        actions.promote(tick)
 
     def run_until_done(
         self,
@@ -282,6 +364,15 @@ class Controller:
             return False
         state.hooks_done = state.hooks_done | {name}
         return True
+
+    def _retried(self, retry_of: str) -> StoredRollout:
+        old = self.journal.load(retry_of)
+        if old.document.get("status") not in (Status.ROLLED_BACK.value, Status.ABORTED.value):
+            raise BadInputError(
+                f"retryOf: rollout {old.id} is {old.document.get('status')}: only a rolled-back "
+                "or aborted rollout can be retried"
+            )
+        return old
 
     def _analysis(self, stored: StoredRollout, state: RolloutState) -> CanaryAnalysis:
         """The analysis this process saved at this revision, else rebuilt from the document."""

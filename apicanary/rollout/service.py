@@ -27,7 +27,7 @@ from apicanary.rollout.target import RolloutTarget, parse_mode
 
 KNOWN_FIELDS = {
     "function", "alias", "toVersion", "mode", "api", "stage", "stageVariable", "strategy",
-    "timeScale", "force", "alarms", "id",
+    "timeScale", "force", "alarms", "id", "retryOf",
 }  # fmt: skip
 
 
@@ -101,8 +101,15 @@ def start_rollout(
         stage=stage,
         overrides=overrides,
     )
+    retry_of = request.get("retryOf")
+    if retry_of is not None and not isinstance(retry_of, str):
+        raise BadInputError(f"retryOf: {retry_of!r} must be a rollout id")
     return controller.start(
-        target, strategy, force=bool(request.get("force")), rollout_id=request.get("id")
+        target,
+        strategy,
+        force=bool(request.get("force")),
+        rollout_id=request.get("id"),
+        retry_of=retry_of,
     )
 
 

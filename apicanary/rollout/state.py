@@ -21,6 +21,8 @@ transition)::
             → aborted      a human aborted it
     paused  → running      a human resumed a running rollout, or promoted
             → waiting      a human resumed a rollout that was waiting when paused
+            → rolled_back  a test or an alarm: a paused canary still takes traffic, and is
+                           still watched
             → aborted      a human aborted it
     promoted, rolled_back, aborted: terminal, never left
 
@@ -35,7 +37,8 @@ Phase transitions::
 
 Human intents (:class:`IntentKind`) are accepted at any time and journalled; which ones the
 controller acts on in each status is :data:`INTENT_EFFECTS` (the dashboard's buttons and
-``allowedActions`` come from it too). ``retry`` is accepted but not acted on yet.
+``allowedActions`` come from it too). Retrying an ended rollout is not an intent: it is a
+new rollout from the same request (``rollout retry``), linked to the old one by ``retryOf``.
 """
 
 from __future__ import annotations
@@ -82,12 +85,14 @@ class IntentKind(StrEnum):
     ABORT = "abort"
     PAUSE = "pause"
     RESUME = "resume"
-    RETRY = "retry"
 
 
 TERMINAL = frozenset({Status.PROMOTED, Status.ROLLED_BACK, Status.ABORTED})
 BAD_ENDINGS = frozenset({Status.ROLLED_BACK, Status.ABORTED})
 """The endings a waiting CLI reports with exit code 3."""
+UNVERIFIED_EXIT_CODE = 4
+"""What a waiting CLI exits with when the release was promoted without the evidence to
+verify it (too little canary traffic to have seen a regression): never 0, never 3."""
 
 _HUMAN = (Status.RUNNING, Status.WAITING, Status.PAUSED)
 
@@ -96,7 +101,7 @@ STATUS_TRANSITIONS: Mapping[Status, frozenset[Status]] = {
         {Status.PAUSED, Status.WAITING, Status.PROMOTED, Status.ROLLED_BACK, Status.ABORTED}
     ),
     Status.WAITING: frozenset({Status.RUNNING, Status.PAUSED, Status.ROLLED_BACK, Status.ABORTED}),
-    Status.PAUSED: frozenset({Status.RUNNING, Status.WAITING, Status.ABORTED}),
+    Status.PAUSED: frozenset({Status.RUNNING, Status.WAITING, Status.ROLLED_BACK, Status.ABORTED}),
     Status.PROMOTED: frozenset(),
     Status.ROLLED_BACK: frozenset(),
     Status.ABORTED: frozenset(),
@@ -115,7 +120,6 @@ INTENT_EFFECTS: Mapping[IntentKind, tuple[Status, ...]] = {
     IntentKind.PAUSE: (Status.RUNNING, Status.WAITING),
     IntentKind.RESUME: (Status.PAUSED, Status.WAITING),
     IntentKind.ABORT: _HUMAN,
-    IntentKind.RETRY: (),
 }
 """The statuses in which the controller acts on each intent; elsewhere it is journalled as
 ignored."""
@@ -133,6 +137,11 @@ def allowed_intents(status: Status) -> tuple[IntentKind, ...]:
 def ended_badly(document: Mapping[str, Any]) -> bool:
     """True for a rollout document that ended rolled back or aborted."""
     return document.get("status") in BAD_ENDINGS
+
+
+def ended_unverified(document: Mapping[str, Any]) -> bool:
+    """True for a rollout document promoted without the evidence to verify the release."""
+    return document.get("status") == Status.PROMOTED.value and bool(document.get("unverified"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +219,14 @@ class RolloutState:
     paused_from: Status | None = None  # pausedFrom: what a resume returns to
     human_go: bool = False  # humanGo: a human ended the current step
     skip_to_end: bool = False  # skipToEnd: promote --full
+    # the evidence watermark: every request that started before it has been read and judged
+    evidence_until: float | None = None  # evidenceUntil
+    # when the current step (or the last, before promotion) ended: it is left only once the
+    # watermark has passed this instant (None: the step has not ended)
+    step_ended_at: float | None = None  # stepEndedAt
+    lost_stable: int = 0  # lostStable: requests the controller never saw (it fell behind)
+    lost_canary: int = 0  # lostCanary
+    retry_of: str | None = None  # retryOf: the ended rollout this one re-runs
 
     @property
     def terminal(self) -> bool:
@@ -274,6 +291,15 @@ class RolloutState:
             document["humanGo"] = True
         if self.skip_to_end:
             document["skipToEnd"] = True
+        if self.evidence_until is not None:
+            document["evidenceUntil"] = self.evidence_until
+        if self.step_ended_at is not None:
+            document["stepEndedAt"] = self.step_ended_at
+        if self.lost_stable or self.lost_canary:
+            document["lostStable"] = self.lost_stable
+            document["lostCanary"] = self.lost_canary
+        if self.retry_of is not None:
+            document["retryOf"] = self.retry_of
         return document
 
     @classmethod
@@ -309,6 +335,11 @@ class RolloutState:
             paused_from=None if paused_from is None else Status(paused_from),
             human_go=bool(d.get("humanGo")),
             skip_to_end=bool(d.get("skipToEnd")),
+            evidence_until=d.get("evidenceUntil"),
+            step_ended_at=d.get("stepEndedAt"),
+            lost_stable=int(d.get("lostStable") or 0),
+            lost_canary=int(d.get("lostCanary") or 0),
+            retry_of=d.get("retryOf"),
         )
 
 
@@ -328,6 +359,7 @@ __all__ = [
     "PHASE_TRANSITIONS",
     "STATUS_TRANSITIONS",
     "TERMINAL",
+    "UNVERIFIED_EXIT_CODE",
     "IllegalTransition",
     "IntentKind",
     "Phase",
@@ -336,5 +368,6 @@ __all__ = [
     "Status",
     "allowed_intents",
     "ended_badly",
+    "ended_unverified",
     "persisted_strategy",
 ]

@@ -17,6 +17,8 @@ value is not known yet)::
      "stable": {"requests", "errors", "errorRate"}, "canary": {...},
      "errorEvidence", "errorThreshold", "latencyEvidence", "latencyThreshold",
      "remainingCanaryRequests", "timeLeftInStep",
+     "telemetryWait": "waiting for telemetry up to 12:03:40 UTC, 41 s behind" | null,
+     "evidenceUntil", "lost": {"stable", "canary"},
      "reason", "unverified", "lastError", "note", "allowedActions": ["pause", ...]}
 """
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from apicanary.platform.base import Mode
+from apicanary.rollout.evidence_gate import telemetry_wait
 from apicanary.rollout.state import Phase, RolloutState, Status, allowed_intents
 from apicanary.rollout.strategy.types import Pause
 
@@ -78,6 +81,10 @@ class RolloutView:
     latency_threshold: float | None
     remaining_canary_requests: int | None
     time_left_in_step: float | None  # seconds, in a timed pause only
+    telemetry_wait: str | None  # a step that ended waits for its evidence
+    evidence_until: float | None  # the watermark: evidence complete up to here
+    lost_stable: int  # requests never read (the controller fell behind the buffer)
+    lost_canary: int
     reason: str
     unverified: bool
     last_error: str | None
@@ -112,6 +119,9 @@ class RolloutView:
             "latencyThreshold": self.latency_threshold,
             "remainingCanaryRequests": self.remaining_canary_requests,
             "timeLeftInStep": self.time_left_in_step,
+            "telemetryWait": self.telemetry_wait,
+            "evidenceUntil": self.evidence_until,
+            "lost": {"stable": self.lost_stable, "canary": self.lost_canary},
             "reason": self.reason,
             "unverified": self.unverified,
             "lastError": self.last_error,
@@ -124,6 +134,9 @@ def rollout_view(state: RolloutState, now: float) -> RolloutView:
     """Everything shown for one rollout at ``now`` (pure)."""
     target, progress, steps = state.target, state.progress, state.strategy.steps
     in_steps = state.phase is Phase.STEPS
+    wait = None
+    if state.step_ended_at is not None and not state.terminal:
+        wait = telemetry_wait(state.step_ended_at, state.evidence_until, now)
     return RolloutView(
         id=state.id,
         status=state.status,
@@ -155,12 +168,16 @@ def rollout_view(state: RolloutState, now: float) -> RolloutView:
         latency_threshold=progress.latency_threshold,
         remaining_canary_requests=progress.remaining_canary_requests,
         time_left_in_step=_time_left(state, now),
+        telemetry_wait=wait,
+        evidence_until=state.evidence_until,
+        lost_stable=state.lost_stable,
+        lost_canary=state.lost_canary,
         reason=state.reason,
         unverified=state.unverified,
         last_error=state.last_error,
         note=f"last error: {state.last_error}"
         if state.last_error
-        else state.reason or progress.error_reason,
+        else wait or state.reason or progress.error_reason,
         allowed_actions=tuple(kind.value for kind in allowed_intents(state.status)),
     )
 

@@ -38,7 +38,7 @@ def test_a_good_release_is_promoted_step_by_step(w: World) -> None:
     )  # fmt: skip
     assert (w.alias().primary, w.alias().canary, w.alias().weight) == ("1", "2", 0.1)
     assert doc["nextWake"] == pytest.approx(T0 + 10 + 300)  # the pause's end, not "now"
-    doc = w.run(rid, seconds=60, canary=10, stable=90)
+    doc = w.run(rid, seconds=60, canary=1500, stable=13500)  # enough to verify it
     assert doc["status"] == "promoted" and doc["reason"] == "promoted"
     assert (doc["weight"], doc["effectiveShare"], doc["endedAt"]) == (100.0, 100.0, w.clock.now())
     assert (w.alias().primary, w.alias().canary) == ("2", None)
@@ -209,7 +209,8 @@ def test_abort_rolls_back_at_once(w: World) -> None:
     assert "resumed" not in w.kinds(rid)
     with pytest.raises(BadInputError, match="has already ended"):
         w.ask(rid, "pause")
-    w.ask(rid, "retry")  # accepted, not acted on (yet)
+    with pytest.raises(BadInputError, match="has already ended"):
+        w.ask(rid, "retry")  # not an intent: a retry is a new rollout (retryOf)
 
 
 def test_an_intent_the_status_does_not_allow_is_journalled_as_ignored(w: World) -> None:
@@ -309,7 +310,8 @@ def test_unverified_steps_promote_and_say_so(w: World) -> None:
     assert doc["status"] == "promoted" and doc["unverified"] is True
     assert doc["reason"] == "promoted (unverified: the guard could not confirm it)"
     analysis = [m for k, m in w.events(doc["id"]) if k == "analysis"]
-    assert len(analysis) == 2 and all(": unverified: " in m for m in analysis)
+    assert len(analysis) == 3 and all("unverified: " in m for m in analysis)
+    assert "canary requests are too few to rule out a 5x" in analysis[-1]  # at promotion
 
 
 def test_the_guard_stops_for_a_human_when_told_to(w: World) -> None:
@@ -448,3 +450,90 @@ def test_the_analysis_is_rebuilt_only_when_someone_else_saved(
     w.tick(rid, controller=w.fresh_controller(), canary=5, stable=20)
     w.tick(rid, canary=5, stable=20)  # its cached copy is stale now: rebuilt from the journal
     assert len(rebuilt) == 3
+
+
+# -- evidence: the watermark, unverified promotion, pauses that keep watching, retry ---------
+
+
+def _tick_behind(w: World, rid: str, seconds: float, behind: float) -> dict[str, Any]:
+    """``seconds`` pass; the platform's evidence is complete only up to ``behind`` ago."""
+    w.clock.advance(seconds)
+    w.platform.now = w.clock.now() - behind
+    return w.controller.reconcile(rid)
+
+
+def test_no_step_ends_before_its_evidence_is_read(w: World) -> None:
+    rid = w.start("Canary10Percent5Minutes")
+    w.tick(rid)  # 10 %
+    ended = T0 + 10 + 300
+    doc = _tick_behind(w, rid, 400, behind=180)  # the pause ended, its evidence is not in
+    assert (doc["step"], doc["weight"], doc["status"]) == (1, 10.0, "running")
+    assert doc["stepEndedAt"] == ended
+    wait = doc_view(w, rid)["telemetryWait"]
+    assert wait.startswith("waiting for telemetry up to ") and wait.endswith(", 180 s behind")
+    assert [k for k in w.kinds(rid) if k == "telemetry"] == ["telemetry"]  # journalled once
+    doc = _tick_behind(w, rid, 60, behind=185)  # still short of the pause's end
+    assert doc["step"] == 1
+    doc = _tick_behind(w, rid, 60, behind=100)  # now past it: on to 100 % ...
+    assert (doc["status"], doc["phase"], doc["weight"]) == ("running", "post-traffic", 100.0)
+    assert _tick_behind(w, rid, 1, behind=0)["status"] == "promoted"  # ... its evidence read
+
+
+def doc_view(w: World, rid: str) -> dict[str, Any]:
+    from apicanary.rollout.views import with_view
+
+    return with_view(w.journal.load(rid).document, w.clock.now())["view"]
+
+
+def test_time_scale_never_shortens_the_wait_for_evidence(w: World) -> None:
+    rid = w.start("Linear10PercentEvery1Minute", timeScale=60)
+    w.tick(rid, seconds=1)  # 10 %
+    for _ in range(20):  # the strategy's minutes pass in seconds; the evidence is 180 s late
+        doc = _tick_behind(w, rid, 1, behind=180)
+    assert doc["status"] == "running" and doc["weight"] == 10.0
+
+
+def test_a_canary_that_served_nothing_is_never_a_verified_success(w: World) -> None:
+    doc = w.run(w.start("Canary10Percent5Minutes"), seconds=60)
+    assert doc["status"] == "promoted" and doc["unverified"] is True
+    assert "the canary received no requests" in [
+        m.removeprefix("unverified: ") for k, m in w.events(doc["id"]) if k == "analysis"
+    ]
+    assert doc_view(w, doc["id"])["unverified"] is True
+
+
+def test_an_analysed_strategy_stops_for_a_human_rather_than_promote_blind(w: World) -> None:
+    strategy = {"steps": [{"setWeight": 20}, {"analysis": {}}, {"pause": {"duration": "1m"}}]}
+    rid = w.start(strategy)
+    w.tick(rid)
+    w.ask(rid, "promote")  # a human skips the analysis step ...
+    doc = w.run(rid)  # ... the pause ends, and the release would be promoted blind
+    assert doc["status"] == "waiting" and doc["phase"] == "post-traffic"
+    assert doc["reason"].startswith("unverified: the canary received no requests")
+    w.ask(rid, "promote")
+    doc = w.tick(rid)
+    assert doc["status"] == "promoted" and doc["unverified"] is True
+
+
+def test_a_paused_canary_is_still_watched_and_rolled_back(w: World) -> None:
+    rid = w.start(HOLD)
+    w.tick(rid)
+    w.tick(rid)
+    w.ask(rid, "pause")
+    assert w.tick(rid, canary=20, stable=80)["status"] == "paused"
+    doc = w.tick(rid, canary=30, stable=70, canary_failures=12)
+    assert doc["status"] == "rolled_back" and "canary error rate" in doc["reason"]
+    assert w.alias().canary is None
+
+
+def test_a_retry_is_a_new_rollout_linked_to_the_old_one(w: World) -> None:
+    rid = w.start(HOLD)
+    w.tick(rid)
+    w.ask(rid, "abort")
+    w.tick(rid)
+    new = w.start(HOLD, retryOf=rid)
+    assert w.journal.load(new).document["retryOf"] == rid
+    assert ("retried", f"re-run as rollout {new}") in w.events(rid)
+    assert w.events(new)[0][1].endswith(f"(retry of {rid})")
+    with pytest.raises(BadInputError, match="only a rolled-back or aborted rollout"):
+        w.start(HOLD, retryOf=new)

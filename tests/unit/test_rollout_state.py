@@ -117,6 +117,7 @@ STATUS_CASES: list[tuple[Status, Status, Scenario, dict[str, Any]]] = [
     (Status.WAITING, Status.ABORTED, _ticked(HOLD), {"ask": "abort"}),
     (Status.PAUSED, Status.RUNNING, _ticked(TIMED, "pause"), {"ask": "resume"}),
     (Status.PAUSED, Status.WAITING, _ticked(HOLD, "pause"), {"ask": "resume"}),
+    (Status.PAUSED, Status.ROLLED_BACK, _ticked(HOLD, "pause"), {"failures": True}),
     (Status.PAUSED, Status.ABORTED, _ticked(HOLD, "pause"), {"ask": "abort"}),
 ]
 
