@@ -183,8 +183,8 @@ class Controller:
     def reconcile_intents(self, tick: Tick, consumed: list[int]) -> None:
         """Act on the humans' intents, in order; an abort ends the list."""
         for intent in self.journal.pending_intents(tick.state.id):
-            consumed.append(intent.seq)
             apply_intent(tick, intent.kind)
+            consumed.append(intent.seq)  # only once acted on: a failed abort is asked again
             if tick.state.terminal:
                 return
 

@@ -362,12 +362,45 @@ def test_a_failed_rollback_is_not_recorded_until_the_traffic_is_back(w: World) -
     w.tick(rid)
     w.tick(rid)
     conflict = AwsApiError("PreconditionFailedException", "RevisionId mismatch", 412)
-    w.platform.fail_next("write_alias", conflict)
+    w.platform.fail_next("write_alias", conflict, times=2)  # re-read, and conflicting again
     doc = w.tick(rid, canary=20, stable=80, canary_failures=10)
     assert doc["status"] == "running" and "PreconditionFailedException" in doc["lastError"]
     assert w.alias().weight == 0.2  # the state says what is really in force
     doc = w.tick(rid, canary=2, stable=8)
     assert doc["status"] == "rolled_back" and w.alias().canary is None
+
+
+def test_every_alias_write_carries_the_revision_it_read(w: World) -> None:
+    rid = w.start(TIMED)
+    w.tick(rid)
+    w.platform.tamper_alias("api", "live", description="edited by a colleague")
+    real_write = w.platform.write_alias
+    revisions: list[str | None] = []
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        revisions.append(kw.get("expected_revision"))
+        if len(revisions) == 1:  # someone writes between our read and our write
+            w.platform.tamper_alias("api", "live", description="edited again")
+        return real_write(*args, **kw)
+
+    w.platform.write_alias = spy  # type: ignore[method-assign]
+    w.ask(rid, "abort")
+    doc = w.tick(rid)
+    assert doc["status"] == "aborted" and w.alias().canary is None
+    assert len(revisions) == 2 and all(revisions) and revisions[0] != revisions[1]
+    assert w.alias().description == "edited again"  # re-read: the colleague's text is kept
+
+
+def test_an_alias_someone_else_repointed_is_never_overwritten(w: World) -> None:
+    rid = w.start(HOLD)
+    w.tick(rid)
+    w.platform.tamper_alias("api", "live", primary="3", canary=None, weight=0.0)
+    w.ask(rid, "abort")
+    doc = w.tick(rid)
+    assert doc["status"] == "waiting" and "changed outside this rollout" in doc["lastError"]
+    assert w.alias().primary == "3"
+    w.platform.tamper_alias("api", "live", primary="1", canary="2", weight=0.2)  # put back
+    assert w.tick(rid)["status"] == "aborted"  # the abort was not lost with the failed tick
 
 
 def test_the_fake_platform_refuses_a_stale_revision(w: World) -> None:
