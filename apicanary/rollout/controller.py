@@ -255,6 +255,9 @@ class Controller:
             state.move(phase=Phase.STEPS)
             state.step = 0
             state.step_started_at = tick.now
+        # the end of a step whose evidence was read this tick: if only set-weight steps follow
+        # it, the promotion needs no later evidence (no time passed at the new weights)
+        checked: float | None = None
         while state.phase is Phase.STEPS and state.status is Status.RUNNING:
             if state.skip_to_end:
                 state.skip_to_end = False
@@ -262,13 +265,15 @@ class Controller:
                 state.step = len(strategy.steps)
             if state.step >= len(strategy.steps):
                 state.move(phase=Phase.POST_TRAFFIC)
-                state.step_ended_at = None
+                state.step_ended_at = checked
                 break
             # a step that already ended and waits for its evidence is not run again
             outcome = COMPLETE if state.step_ended_at is not None else run_step(tick)
             if outcome.next is Next.COMPLETE and not self._evidence_reaches_step_end(tick):
                 return
             if outcome.next is Next.COMPLETE:
+                if state.step_ended_at is not None:
+                    checked = state.step_ended_at
                 state.step += 1
                 state.step_started_at = tick.now
                 state.step_ended_at = None

@@ -507,9 +507,15 @@ def test_no_step_ends_before_its_evidence_is_read(w: World) -> None:
     assert [k for k in w.kinds(rid) if k == "telemetry"] == ["telemetry"]  # journalled once
     doc = _tick_behind(w, rid, 60, behind=185)  # still short of the pause's end
     assert doc["step"] == 1
-    doc = _tick_behind(w, rid, 60, behind=100)  # now past it: on to 100 % ...
+    doc = _tick_behind(w, rid, 60, behind=100)  # now past it: on to 100 %, promoted
+    assert doc["status"] == "promoted"
+
+
+def test_a_promotion_without_a_timed_step_waits_for_the_evidence_up_to_now(w: World) -> None:
+    rid = w.start("AllAtOnce")
+    doc = _tick_behind(w, rid, 10, behind=30)
     assert (doc["status"], doc["phase"], doc["weight"]) == ("running", "post-traffic", 100.0)
-    assert _tick_behind(w, rid, 1, behind=0)["status"] == "promoted"  # ... its evidence read
+    assert _tick_behind(w, rid, 1, behind=0)["status"] == "promoted"  # its evidence read
 
 
 def doc_view(w: World, rid: str) -> dict[str, Any]:
