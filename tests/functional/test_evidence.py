@@ -113,3 +113,74 @@ def test_a_paused_canary_that_starts_failing_is_rolled_back(server: ServerProces
     assert "canary error rate" in doc["reason"]
     alias = aws_client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
     assert alias["FunctionVersion"] == "1" and "RoutingConfig" not in alias
+
+
+# -- never stall: a controller that fell behind the bounded telemetry buffer ------------------
+
+
+def test_a_controller_behind_the_buffer_records_the_gap_and_judges_on(tmp_path: Path) -> None:
+    """Break 3b: the buffer keeps 200 records here (two per request); the controller is not
+    ticked while 300 requests pass. It journals what it lost per arm, keeps judging what it
+    has, and still rolls a canary back that then fails."""
+    import asyncio
+    import random
+
+    from apicanary.clock import VirtualClock
+    from apicanary.engine.engine import Engine
+    from apicanary.engine.gateway.messages import GatewayRequest
+    from apicanary.engine.provision import provision
+    from apicanary.platform.local import LocalPlatform
+    from apicanary.project.loader import load_project
+    from apicanary.rollout.controller import Controller
+    from apicanary.rollout.journal import Journal
+    from apicanary.rollout.service import start_rollout
+
+    template = write_project(tmp_path / "project")
+    clock = VirtualClock()
+    engine = Engine(tmp_path / "state", clock=clock, rng=random.Random(5), telemetry_capacity=200)
+    loop = asyncio.new_event_loop()
+    try:
+        provision(engine, load_project(template))
+        set_tag(tmp_path / "project", "v2")
+        engine.lambdas.wait_settled("Fn")
+        engine.lambdas.publish_version("Fn", {})
+        journal = Journal(engine.store)
+        platform = LocalPlatform(engine, loop)
+        controller = Controller(journal, platform, clock)
+        request = {"function": "Fn", "alias": "live", "toVersion": "2", "strategy": HOLD}
+        rid = start_rollout(controller, platform, request)["id"]
+        controller.reconcile(rid)  # 50 %
+        assert controller.reconcile(rid)["status"] == "waiting"  # the cursor is placed
+
+        def send(count: int, query: Any = lambda n: "") -> dict[str, int]:
+            async def go() -> dict[str, int]:
+                seen = {"1": 0, "2": 0}
+                for n in range(count):
+                    reply = await engine.gateway.handle(
+                        GatewayRequest("GET", "/prod/x", query(n), [], b"", "127.0.0.1", None)
+                    )
+                    seen[dict(reply.headers)[b"x-apicanary-executed-version"].decode()] += 1
+                return seen
+
+            clock.advance(1)
+            return loop.run_until_complete(go())
+
+        controller.request(rid, "pause")
+        assert controller.reconcile(rid)["status"] == "paused"
+        sent = send(300)  # the controller does not tick meanwhile: 600 records, 200 kept
+        doc = controller.reconcile(rid)
+        assert doc["status"] == "paused" and doc["lastError"] is None
+        lost = (doc["lostStable"], doc["lostCanary"])
+        counted = (doc["progress"]["stableRequests"], doc["progress"]["canaryRequests"])
+        assert lost[0] > 0 and lost[1] > 0
+        assert (lost[0] + counted[0], lost[1] + counted[1]) == (sent["1"], sent["2"])
+        gaps = [e for e in journal.events(rid) if e.kind == "gap"]
+        assert len(gaps) == 1 and gaps[0].data == {"stable": lost[0], "canary": lost[1]}
+        for _ in range(5):  # the canary breaks: a third of its requests fail
+            send(60, lambda n: "fail=2" if n % 3 == 0 else "")
+            if (doc := controller.reconcile(rid))["terminal"]:
+                break
+        assert doc["status"] == "rolled_back" and "canary error rate" in doc["reason"]
+    finally:
+        loop.run_until_complete(engine.aclose())
+        loop.close()
