@@ -17,10 +17,12 @@ from typing import Any
 
 from apicanary import __version__
 from apicanary.engine.engine import Engine
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
+from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
-from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY, is_failure
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
 from apicanary.rollout.controller import Controller
@@ -126,6 +128,7 @@ class LocalServer:
         platform = LocalPlatform(engine, asyncio.get_running_loop())
         controller = Controller(journal, platform, engine.clock)
         scheduler = Scheduler(controller, journal)
+        push_failures_to(engine, scheduler.poke)
         control = build_control_app(
             engine,
             [
@@ -154,3 +157,15 @@ class LocalServer:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await engine.aclose()
+
+
+def push_failures_to(engine: Engine, poke: Callable[[], None]) -> None:
+    """Evidence is pushed: every failed request or invocation wakes the controller, which
+    reads it and acts within one tick's work instead of at the next round."""
+
+    def on_record(record: RequestRecord | LambdaInvocation) -> None:
+        if is_failure(record):
+            poke()
+
+    engine.gateway.add_listener(on_record)
+    engine.lambdas.invoker.add_listener(on_record)
