@@ -30,7 +30,7 @@ from typing import Any
 
 from apicanary.clock import Clock
 from apicanary.errors import ApicanaryError, BadInputError
-from apicanary.platform.base import Mode, Platform, TelemetryTarget
+from apicanary.platform.base import Mode, Platform
 from apicanary.rollout import actions, evidence_gate, hooks, lease, preflight
 from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis
 from apicanary.rollout.intents import apply_intent
@@ -39,7 +39,7 @@ from apicanary.rollout.routers import AliasRouter, BothRouter, Router, StageCana
 from apicanary.rollout.state import IllegalTransition, Phase, Progress, RolloutState, Status
 from apicanary.rollout.steps import COMPLETE, Next, run_step
 from apicanary.rollout.strategy.types import HookSpec, SetWeight, Strategy
-from apicanary.rollout.target import RolloutTarget
+from apicanary.rollout.target import RolloutTarget, telemetry_target
 from apicanary.rollout.tick import Tick
 
 TELEMETRY_POLL_S = 0.25
@@ -220,7 +220,7 @@ class Controller:
             and (state.lease_until or 0) - tick.now < lease.LEASE_S / 2
         ):
             tick.router.apply(state.weight)  # the same weights, a renewed marker deadline
-        batch = self.platform.read_telemetry(_telemetry_target(target), state.cursor)
+        batch = self.platform.read_telemetry(telemetry_target(target), state.cursor)
         state.cursor = batch.cursor
         state.evidence_until = max(state.evidence_until or batch.fresh_until, batch.fresh_until)
         if batch.lost_stable or batch.lost_canary:
@@ -407,19 +407,6 @@ class Controller:
         assert target.api_id and target.stage
         stage = StageCanaryRouter(self.platform, target.api_id, target.stage, target.overrides)
         return stage if target.mode is Mode.STAGE else BothRouter(alias, stage)
-
-
-def _telemetry_target(target: RolloutTarget) -> TelemetryTarget:
-    return TelemetryTarget(
-        function=target.function,
-        alias=target.alias,
-        stable_version=target.from_version,
-        canary_version=target.to_version,
-        api_name=target.api_name,
-        api_id=target.api_id,
-        stage=target.stage,
-        mode=Mode.ALIAS if target.mode is Mode.ALIAS else Mode.STAGE,
-    )
 
 
 def _progress(analysis: CanaryAnalysis) -> Progress:

@@ -254,9 +254,9 @@ def test_two_controllers_alternating_count_every_request_once(w: World) -> None:
     rid = w.start(HOLD)
     for index in range(6):
         doc = w.tick(rid, controller=(a, b)[index % 2], canary=20, stable=80)
-    # ticks 1 and 2: before 20 % and before the first read (a cursor starts at the end)
-    assert doc["progress"]["canaryRequests"] == 4 * 20
-    assert doc["progress"]["stableRequests"] == 4 * 80
+    # tick 1's traffic came before 20 %: the cursor is placed just before the weight write
+    assert doc["progress"]["canaryRequests"] == 5 * 20
+    assert doc["progress"]["stableRequests"] == 5 * 80
 
 
 def test_the_lease_is_renewed_and_the_users_description_kept(w: World) -> None:
