@@ -14,8 +14,9 @@ canary is in outage: every request it serves fails. Per run:
 * ``decided``: canary failures the analysis had counted when it rolled back;
 * ``clients saw``: canary 5xx answers clients received in total (requests already routed to
   the canary when the rollback read back still fail);
-* ``reaction``: from the gateway answer that crossed the test to the rollback read back
-  (the journal's ``rolled_back`` event).
+* ``reaction``: from the gateway record of the failure at which the test crossed (the
+  decided-th canary failure) until the client loop, polling the journal every 2 ms, sees the
+  rollout rolled back (the journal is saved after the rollback was read back): an upper bound.
 
 The achieved rate is reported beside the offered one: on a shared machine the engine may not
 sustain it, and then the figures are for the rate achieved.
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apicanary.engine.engine import Engine
-from apicanary.engine.gateway.messages import GatewayRequest
+from apicanary.engine.gateway.messages import GatewayRequest, RequestRecord
 from apicanary.engine.provision import provision
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
@@ -84,6 +85,14 @@ class Run:
     reaction_ms: float
 
 
+recorded: list[float] = []  # when each canary 5xx gateway record was written (perf_counter)
+
+
+def _record_canary_failures(record: RequestRecord) -> None:
+    if record.executed_version == "2" and record.status >= 500:
+        recorded.append(time.perf_counter())
+
+
 async def _one_run(
     engine: Engine, controller: Controller, journal: Journal, rate: float, max_s: float
 ) -> Run:
@@ -98,6 +107,7 @@ async def _one_run(
         await asyncio.sleep(0.01)
     failures: list[float] = []  # when each canary 5xx was answered (perf_counter)
     sent = 0
+    recorded.clear()
     tasks: set[asyncio.Task[None]] = set()
 
     async def one() -> None:
@@ -119,16 +129,14 @@ async def _one_run(
             break
         await asyncio.sleep(0.002)
     elapsed = time.perf_counter() - started
+    seen_rolled_back = time.perf_counter()
     await asyncio.gather(*tasks)
     document = journal.load(rid).document
     if document["status"] != "rolled_back":
         raise RuntimeError(f"run at {rate}/s: rollout ended {document['status']}")
     decided = int(document["progress"]["canaryErrors"])
-    # the journal time is the engine clock (wall): map the crossing answer onto it
-    rolled = next(e.at for e in journal.events(rid) if e.kind == "rolled_back")
-    crossing = failures[decided - 1] if 0 < decided <= len(failures) else failures[-1]
-    offset = time.time() - time.perf_counter()
-    return Run(sent / elapsed, decided, len(failures), (rolled - (crossing + offset)) * 1000)
+    crossing = recorded[decided - 1]
+    return Run(sent / elapsed, decided, len(failures), (seen_rolled_back - crossing) * 1000)
 
 
 async def measure(rates: Sequence[float], runs: int, max_s: float) -> dict[float, list[Run]]:
@@ -142,9 +150,12 @@ async def measure(rates: Sequence[float], runs: int, max_s: float) -> dict[float
     engine.lambdas.wait_settled("Fn")
     engine.lambdas.publish_version("Fn", {})
     journal = Journal(engine.store)
-    controller = Controller(journal, LocalPlatform(engine, asyncio.get_running_loop()), engine.clock)
+    controller = Controller(
+        journal, LocalPlatform(engine, asyncio.get_running_loop()), engine.clock
+    )
     scheduler = Scheduler(controller, journal)
     push_failures_to(engine, scheduler.poke)
+    engine.gateway.add_listener(_record_canary_failures)
     ticking = asyncio.ensure_future(scheduler.run())
     results: dict[float, list[Run]] = {}
     try:
