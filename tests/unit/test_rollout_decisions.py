@@ -158,7 +158,7 @@ def test_webhook_hooks_and_notifications_go_through_the_webhooks(w: World) -> No
     last = w.webhooks.notes[-1][1]
     assert last == {"rolloutId": rid, "event": "rolled_back", "status": "rolled_back",
                     "message": f"rolled back: {doc['reason']}", "target": doc["target"],
-                    "weight": 0.0, "reason": doc["reason"]}  # fmt: skip
+                    "weight": 0.0, "reason": doc["reason"], "unverified": False}  # fmt: skip
 
 
 # -- intents -------------------------------------------------------------------------------
