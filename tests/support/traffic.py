@@ -36,12 +36,18 @@ class Seen:
 
 
 class Traffic:
-    """``clients`` threads, each sending ``path_for(n)`` in turn until stopped."""
+    """``clients`` threads, each sending ``path_for(n)`` in turn until stopped. ``url`` is the
+    base URL, or a function giving it (a server restarted on new ports)."""
 
     def __init__(
-        self, url: str, path_for: Callable[[int], str], *, clients: int = 4, pause_s: float = 0.0
+        self,
+        url: str | Callable[[], str],
+        path_for: Callable[[int], str],
+        *,
+        clients: int = 4,
+        pause_s: float = 0.0,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.url = url if callable(url) else (lambda: str(url))
         self.path_for = path_for
         self.pause_s = pause_s
         self.seen = Seen()
@@ -68,10 +74,11 @@ class Traffic:
         with httpx.Client(timeout=30) as client:
             while not self._stop.is_set():
                 try:
-                    answer = client.get(self.url + self.path_for(n))
+                    answer = client.get(self.url().rstrip("/") + self.path_for(n))
                     self.seen.add(answer.headers.get(VERSION_HEADER), answer.status_code)
                 except httpx.HTTPError:
                     self.seen.add(None, 0)
+                    self._stop.wait(0.05)  # the server is down: do not spin
                 n += clients
                 if self.pause_s:
                     self._stop.wait(self.pause_s)
