@@ -1,12 +1,18 @@
-"""Crash recovery: SIGKILL ``apicanary serve`` at random points of rollouts, restart, converge.
+"""Crash recovery under traffic: SIGKILL ``apicanary serve`` at seeded points of rollouts that
+are doing something, restart, converge.
 
-Full mode: 10 seeded rollouts × 5 kills = 50 kill points (the test suite does 20); quick: 10.
-Each rollout is a real one (alias weights 10 % → 50 % → 75 %, then held until promoted), and
-every kill is checked to land while it is in progress. After each kill the SQLite file's
-``integrity_check`` is read; the server is restarted on the same state directory and the
-controller resumes from its journal. Reported: how many runs converged (promoted, alias on the
-new version, no weights left, events in order), integrity results, and the time from a restart
-until the controller had ticked the rollout again.
+Full mode: 10 seeded rollouts × 5 kills = 50 kill points; quick: 2 × 5. Clients send requests
+through the gateway throughout (following the server to its new ports after each restart);
+a tenth of the requests fail on both versions, and every other rollout is a **bad** canary
+(version 2 also fails a third of the requests it serves). Each rollout runs analysis steps
+(alias 10 % → analysis → 50 % → analysis; a good one is then held, traffic stopped, and
+promoted by a human; a bad one must be rolled back by the tests). After each kill the SQLite
+file's ``integrity_check`` is read; the server restarts on the same state directory and the
+controller resumes from its journal. Reported: runs that ended right (good → promoted, bad →
+rolled back, alias clean, events in order), integrity, the time from a restart until the
+controller ticked again, and the canary failures the rollouts counted against the 5xx answers
+clients received from version 2 (never more; the difference is what a kill took before the
+controller had read it: the telemetry log is in memory).
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +46,29 @@ Resources:
       Handler: app.handler
       Runtime: python3.11
       AutoPublishAlias: live
+      Events:
+        Any:
+          Type: Api
+          Properties: {Path: /x, Method: get}
 """
-STRATEGY = {
+HANDLER = """\
+def handler(event, context):
+    query = event.get("queryStringParameters") or {}
+    if query.get("mode") == "raise":
+        raise ValueError("the same failures on every version")
+    if query.get("fail") == context.function_version:
+        raise ValueError("this version is broken")
+    return {"statusCode": 200, "body": "%s"}
+"""
+STRATEGY: dict[str, Any] = {
     "steps": [
         {"setWeight": 10},
-        {"pause": {"duration": "1s"}},
+        {"analysis": {}},
         {"setWeight": 50},
-        {"pause": {"duration": "1s"}},
-        {"setWeight": 75},
+        {"analysis": {}},
         {"pause": {}},
-    ]
+    ],
+    "analysis": {"minDwell": "2s", "maxExtension": "5s", "onUnverified": "promote-unverified"},
 }
 KILLS_PER_RUN = 5
 
@@ -56,8 +76,51 @@ KILLS_PER_RUN = 5
 def _project(root: Path, tag: str) -> Path:
     (root / "src").mkdir(parents=True, exist_ok=True)
     (root / "template.yaml").write_text(TEMPLATE)
-    (root / "src" / "app.py").write_text(f"def handler(event, context):\n    return '{tag}'\n")
+    (root / "src" / "app.py").write_text(HANDLER % tag)
     return root / "template.yaml"
+
+
+class _Clients:
+    """Threads sending requests to whatever server is current; 5xx answers per version."""
+
+    def __init__(self, url: Callable[[], str], bad: bool, clients: int = 3) -> None:
+        self.url, self.bad = url, bad
+        self.failures: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(clients)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _path(self, n: int) -> str:
+        if n % 10 == 0:
+            return "/Prod/x?mode=raise"
+        return "/Prod/x?fail=2" if self.bad and n % 3 == 1 else "/Prod/x"
+
+    def _run(self, index: int) -> None:
+        n = index
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                try:
+                    answer = client.get(self.url() + self._path(n))
+                except httpx.HTTPError:
+                    self._stop.wait(0.05)
+                    continue
+                finally:
+                    n += 7  # co-prime with 10 and 3: every client sends every kind
+                version = answer.headers.get("x-apicanary-executed-version", "")
+                if answer.status_code >= 500:
+                    with self._lock:
+                        self.failures[version] = self.failures.get(version, 0) + 1
+                self._stop.wait(0.01)
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(15)
+        return dict(self.failures)
 
 
 def _rollout(server: ServerProcess, rollout_id: str) -> dict[str, object]:
@@ -77,20 +140,30 @@ def _lambda(server: ServerProcess) -> Any:
 
 def one_run(seed: int, workdir: Path) -> dict[str, object]:
     rng = random.Random(seed)
+    bad = seed % 2 == 1
     template = _project(workdir / "project", "v1")
     state = workdir / "state"
     server = spawn_server(state, template)
+    current = [server]
     integrity: list[str] = []
     resume_s: list[float] = []
     live_kills = 0
+    clients: _Clients | None = None
+    seen: dict[str, int] = {}
     try:
         _project(workdir / "project", "v2")
         version = _lambda(server).publish_version(FunctionName="Fn")["Version"]
+        strategy = STRATEGY
+        if bad:  # kills eat the dwell time: a bad canary must not pass on time alone
+            strategy = {**STRATEGY, "analysis": {**STRATEGY["analysis"], "onUnverified": "stop"}}
         rollout_id = httpx.post(
             f"{server.control_url}/_apicanary/rollouts",
-            json={"function": "Fn", "alias": "live", "toVersion": version, "strategy": STRATEGY},
+            json={"function": "Fn", "alias": "live", "toVersion": version, "strategy": strategy},
             timeout=30,
         ).json()["id"]
+        while _rollout(server, rollout_id)["effectiveShare"] == 0:
+            time.sleep(0.05)
+        clients = _Clients(lambda: current[0].gateway_url, bad)
         for _ in range(KILLS_PER_RUN):
             time.sleep(rng.uniform(0.0, 0.8))
             live_kills += not _rollout(server, rollout_id)["terminal"]
@@ -100,17 +173,29 @@ def one_run(seed: int, workdir: Path) -> dict[str, object]:
             with sqlite3.connect(state / "state.sqlite3") as conn:
                 integrity.append(str(conn.execute("PRAGMA integrity_check").fetchone()[0]))
             restarted = time.monotonic()
-            server = spawn_server(state, template)
-            while _rollout(server, rollout_id)["updatedAt"] == before:
+            server = current[0] = spawn_server(state, template)
+            while True:  # until the controller ticked it again (an ended one is not ticked)
+                after = _rollout(server, rollout_id)
+                if after["updatedAt"] != before or after["terminal"]:
+                    break
                 time.sleep(0.02)
-            resume_s.append(time.monotonic() - restarted)
-        httpx.post(
-            f"{server.control_url}/_apicanary/rollouts/{rollout_id}/intents",
-            json={"kind": "promote"},
-            timeout=30,
-        )
-        deadline = time.monotonic() + 30
+            if not after["terminal"]:
+                resume_s.append(time.monotonic() - restarted)
+        deadline = time.monotonic() + 60
+        wanted = ("rolled_back",) if bad else ("rolled_back", "waiting")
         document = _rollout(server, rollout_id)
+        while document["status"] not in wanted and time.monotonic() < deadline:
+            time.sleep(0.1)
+            document = _rollout(server, rollout_id)
+        seen = clients.stop()
+        time.sleep(1.0)  # the last answers are read
+        counted = int(_rollout(server, rollout_id)["progress"]["canaryErrors"])  # type: ignore[index]
+        if not bad:
+            httpx.post(
+                f"{server.control_url}/_apicanary/rollouts/{rollout_id}/intents",
+                json={"kind": "promote"},
+                timeout=30,
+            )
         while not document["terminal"] and time.monotonic() < deadline:
             time.sleep(0.1)
             document = _rollout(server, rollout_id)
@@ -120,18 +205,23 @@ def one_run(seed: int, workdir: Path) -> dict[str, object]:
         ).json()["events"]
         seqs = [event["seq"] for event in events]
         converged = (
-            document["status"] == "promoted"
-            and alias["FunctionVersion"] == version
+            document["status"] == ("rolled_back" if bad else "promoted")
+            and alias["FunctionVersion"] == ("1" if bad else version)
             and "RoutingConfig" not in alias
             and seqs == sorted(set(seqs))
         )
     finally:
+        if clients is not None:
+            clients.stop()
         server.stop()
     return {
+        "bad": bad,
         "converged": converged,
         "liveKills": live_kills,
         "integrity": integrity,
         "resumeS": resume_s,
+        "canarySeen": seen.get(version, 0),
+        "canaryCounted": counted,
     }
 
 
@@ -145,17 +235,30 @@ def run(quick: bool) -> str:
     converged = sum(1 for r in results if r["converged"])
     checks = [c for r in results for c in r["integrity"]]  # type: ignore[attr-defined]
     resume = [s for r in results for s in r["resumeS"]]  # type: ignore[attr-defined]
+    lost = [int(str(r["canarySeen"])) - int(str(r["canaryCounted"])) for r in results]
     rows = [
-        ["rollouts", str(runs)],
+        ["rollouts (half of them a bad canary), clients sending throughout", str(runs)],
         ["SIGKILLs landing mid-rollout", f"{kills} of {runs * KILLS_PER_RUN}"],
-        ["runs converged (promoted, alias clean, journal in order)", f"{converged} of {runs}"],
+        [
+            "runs that ended right (good promoted, bad rolled back; alias clean, journal in order)",
+            f"{converged} of {runs}",
+        ],
+        [
+            "canary failures counted ÷ 5xx clients got from the canary (sum over runs)",
+            f"{sum(int(str(r['canaryCounted'])) for r in results)} ÷ "
+            f"{sum(int(str(r['canarySeen'])) for r in results)}",
+        ],
+        [
+            "canary failures a run lost to its kills (never counted twice: ≥ 0), mean / max",
+            f"{statistics.mean(lost):.1f} / {max(lost)}",
+        ],
         ["integrity_check ok after a kill", f"{checks.count('ok')} of {len(checks)}"],
         [
             "restart → controller ticked the rollout again (median / max)",
             f"{statistics.median(resume):.2f} s / {max(resume):.2f} s",
         ],
     ]
-    return "## Crash recovery (bench/crash.py)\n\n" + table(["what", "result"], rows)
+    return "## Crash recovery under traffic (bench/crash.py)\n\n" + table(["what", "result"], rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

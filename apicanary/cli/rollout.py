@@ -39,6 +39,10 @@ def backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--endpoint-url", default=None, help="AWS-compatible endpoint (aws backend)."),
         click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".apicanary"),
                      show_default=True, help="Journal location (aws backend)."),
+        click.option("--telemetry-delay", type=click.FloatRange(0, 3600), default=None,
+                     metavar="SECONDS", help="aws backend: how long after a minute ends its "
+                     "CloudWatch data is taken as complete when no later minute has data yet "
+                     "(default 180)."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)

@@ -85,6 +85,10 @@ def parse_logs_delay(text: str) -> float:
               help="CloudWatch Logs ingestion delay: log events become visible to "
               "FilterLogEvents, GetLogEvents and Live Tail this long after they are written "
               "(e.g. 5s, 500ms; AWS's is reported at a few seconds to ~20 s).")  # fmt: skip
+@click.option("--telemetry-buffer", type=click.IntRange(100, 10_000_000),
+              default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
+              help="Request records kept for the rollout controller (two per gateway "
+                   "request); a controller further behind notes the gap.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
@@ -100,6 +104,7 @@ def serve(
     record_redact: tuple[str, ...],
     telemetry_buffer: int,
     logs_delay: float,
+    telemetry_buffer: int,
 ) -> None:
     """Run the local engine: gateway, AWS-compatible control plane and rollout scheduler."""
     from apicanary.engine.gateway.recording import resolve_settings

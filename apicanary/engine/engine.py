@@ -3,7 +3,9 @@
 ``Engine`` is the composition root of the local AWS: the SQLite store, the code store, the
 worker runtime, the Lambda and API Gateway services, the gateway's request path (which
 follows every committed API Gateway change by swapping its compiled view), the CloudWatch
-metric store and alarm engine, and the telemetry log the rollout controller reads. Servers and the
+metric store and alarm engine, the CloudWatch Logs store with its feeds (worker output and
+stage access logs, drained in the housekeeping), and the telemetry log the rollout
+controller reads. Servers and the
 local platform receive an ``Engine``; nothing else constructs services.
 """
 
@@ -73,6 +75,7 @@ class Engine:
         lambda_state_delay: float = 0.0,
         telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
         logs_delay: float = 0.0,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
         # absolute: workers run with their code directory as cwd, so a relative path to a
         # code snapshot (the default state dir is ".apicanary") would point nowhere for them
@@ -143,7 +146,9 @@ class Engine:
         except AwsApiError:  # the stage or API is gone: nothing to log to
             return None
         arn, fmt = settings.get("destinationArn"), settings.get("format")
-        return AccessLogSettings(arn, fmt) if arn and fmt else None
+        if not (arn and fmt and ":log-group:" in arn):  # e.g. a Firehose ARN: not emulated
+            return None
+        return AccessLogSettings(arn, fmt)
 
     def record_requests(self, settings: RecordingSettings) -> Recorder:
         """Capture every request the gateway routes, for ``rehearse --replay``."""

@@ -41,6 +41,13 @@ def gateway_key(record: RequestRecord) -> GatewayKey:
     )
 
 
+def is_failure(record: Record) -> bool:
+    """A record that may move a rollout's error test: a 5xx answer, or a function error."""
+    if isinstance(record, RequestRecord):
+        return record.status >= 500
+    return record.function_error is not None
+
+
 @dataclass(frozen=True, slots=True)
 class TelemetrySlice:
     cursor: int  # pass back to read what comes next

@@ -13,7 +13,8 @@ gateway answers first and the function keeps running, up to its own timeout.
   yet, its id is remembered (until ``remember_s`` after the request started, at most
   ``max_remembered`` ids) so that record is dropped when it comes;
 * a **Lambda** record whose gateway record was already counted is dropped; one whose gateway
-  request is still in flight (``awaiting``) is **held** until the gateway record arrives (then
+  record comes later in the same read, or whose request is still in flight (``awaiting``), is
+  **held** until the gateway record arrives (then
   dropped) or ``hold_s`` after the invocation started (then counted: the gateway record is
   not coming); one that no gateway request is waiting for is a direct invoke, counted at once.
   A reader that cannot tell (``awaiting=None``, e.g. logs read from AWS) holds every
@@ -84,14 +85,18 @@ class EvidenceAccumulator:
         ``awaiting``: ids of gateway requests whose record is known to be still to come (in
         flight, or written after this read); ``None`` when the reader cannot know.
         """
+        batch = list(observations)
+        coming = {o.request_id for o in batch if o.source is Source.GATEWAY}
         out: list[Invocation] = []
-        for obs in observations:
+        for obs in batch:
             if obs.source is Source.GATEWAY:
                 if self._held.pop(obs.request_id, None) is None and obs.expects_lambda:
                     self._remember(obs.request_id, obs.timestamp + self.remember_s)
                 out.append(obs.invocation)
             elif self._remembered.pop(obs.request_id, None) is not None:
                 continue  # its gateway record was counted already
+            elif obs.request_id in coming:
+                self._held[obs.request_id] = (obs.timestamp + self.hold_s, obs)  # later here
             elif awaiting is None or obs.request_id in awaiting:
                 self._held[obs.request_id] = (obs.timestamp + self.hold_s, obs)
             else:

@@ -32,6 +32,7 @@ from apicanary.project.fields import as_list, as_mapping, as_str, child, fail, s
 from apicanary.project.props import Props
 from apicanary.project.sam_apis import (
     STAGE_NAME_PATTERN,
+    access_log_setting,
     canary_setting,
     definition_routes,
     stage_variables,
@@ -44,6 +45,7 @@ class _Stage:
     name: str
     variables: dict[str, str] = field(default_factory=dict)
     canary: CanarySettingSpec | None = None
+    access_log: tuple[str, str] | None = None
 
 
 def rest_apis(
@@ -85,6 +87,7 @@ def rest_apis(
                     binary_media_types=tuple(dict.fromkeys([*binary, *media])),
                     routes=tuple(routes),
                     definition=body if isinstance(body, Mapping) else {},
+                    access_log=stage.access_log,
                 )
             )
     return specs
@@ -151,6 +154,9 @@ def _stages(template: CfnTemplate, api: str) -> list[_Stage]:
                     f"{show(target)} is no AWS::ApiGateway::Deployment of {api}",
                 )
         stage.canary = canary_setting(setting, props.path("CanarySetting"))
+        stage.access_log = access_log_setting(
+            props.get("AccessLogSetting"), props.path("AccessLogSetting")
+        )
         stages[stage.name] = stage
     declared = set(stages)
     for lid in deployments:

@@ -24,7 +24,12 @@ def promote(tick: Tick) -> None:
     state, target = tick.state, tick.target
     unverified = " (unverified: the guard could not confirm it)" if state.unverified else ""
     state.end(Status.PROMOTED, "promoted" + unverified, tick.now, share=100.0)
-    tick.record("promoted", f"{target.function}:{target.alias} now serves {target.to_version}")
+    tick.record(
+        "promoted",
+        f"{target.function}:{target.alias} now serves {target.to_version}"
+        + (" (unverified)" if state.unverified else ""),
+        unverified=state.unverified,
+    )
 
 
 def roll_back(tick: Tick, reason: str, status: Status = Status.ROLLED_BACK) -> None:

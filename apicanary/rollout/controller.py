@@ -30,7 +30,7 @@ from typing import Any
 
 from apicanary.clock import Clock
 from apicanary.errors import ApicanaryError, BadInputError
-from apicanary.platform.base import Mode, Platform, TelemetryTarget
+from apicanary.platform.base import Mode, Platform
 from apicanary.rollout import actions, evidence_gate, hooks, lease, preflight
 from apicanary.rollout.analysis.canary import AnalysisConfig, CanaryAnalysis
 from apicanary.rollout.intents import apply_intent
@@ -39,7 +39,7 @@ from apicanary.rollout.routers import AliasRouter, BothRouter, Router, StageCana
 from apicanary.rollout.state import IllegalTransition, Phase, Progress, RolloutState, Status
 from apicanary.rollout.steps import COMPLETE, Next, run_step
 from apicanary.rollout.strategy.types import HookSpec, SetWeight, Strategy
-from apicanary.rollout.target import RolloutTarget
+from apicanary.rollout.target import RolloutTarget, telemetry_target
 from apicanary.rollout.tick import Tick
 
 TELEMETRY_POLL_S = 0.25
@@ -183,8 +183,8 @@ class Controller:
     def reconcile_intents(self, tick: Tick, consumed: list[int]) -> None:
         """Act on the humans' intents, in order; an abort ends the list."""
         for intent in self.journal.pending_intents(tick.state.id):
-            consumed.append(intent.seq)
             apply_intent(tick, intent.kind)
+            consumed.append(intent.seq)  # only once acted on: a failed abort is asked again
             if tick.state.terminal:
                 return
 
@@ -220,7 +220,7 @@ class Controller:
             and (state.lease_until or 0) - tick.now < lease.LEASE_S / 2
         ):
             tick.router.apply(state.weight)  # the same weights, a renewed marker deadline
-        batch = self.platform.read_telemetry(_telemetry_target(target), state.cursor)
+        batch = self.platform.read_telemetry(telemetry_target(target), state.cursor)
         state.cursor = batch.cursor
         state.evidence_until = max(state.evidence_until or batch.fresh_until, batch.fresh_until)
         if batch.lost_stable or batch.lost_canary:
@@ -255,6 +255,9 @@ class Controller:
             state.move(phase=Phase.STEPS)
             state.step = 0
             state.step_started_at = tick.now
+        # the end of a step whose evidence was read this tick: if only set-weight steps follow
+        # it, the promotion needs no later evidence (no time passed at the new weights)
+        checked: float | None = None
         while state.phase is Phase.STEPS and state.status is Status.RUNNING:
             if state.skip_to_end:
                 state.skip_to_end = False
@@ -262,13 +265,15 @@ class Controller:
                 state.step = len(strategy.steps)
             if state.step >= len(strategy.steps):
                 state.move(phase=Phase.POST_TRAFFIC)
-                state.step_ended_at = None
+                state.step_ended_at = checked
                 break
             # a step that already ended and waits for its evidence is not run again
             outcome = COMPLETE if state.step_ended_at is not None else run_step(tick)
             if outcome.next is Next.COMPLETE and not self._evidence_reaches_step_end(tick):
                 return
             if outcome.next is Next.COMPLETE:
+                if state.step_ended_at is not None:
+                    checked = state.step_ended_at
                 state.step += 1
                 state.step_started_at = tick.now
                 state.step_ended_at = None
@@ -402,19 +407,6 @@ class Controller:
         assert target.api_id and target.stage
         stage = StageCanaryRouter(self.platform, target.api_id, target.stage, target.overrides)
         return stage if target.mode is Mode.STAGE else BothRouter(alias, stage)
-
-
-def _telemetry_target(target: RolloutTarget) -> TelemetryTarget:
-    return TelemetryTarget(
-        function=target.function,
-        alias=target.alias,
-        stable_version=target.from_version,
-        canary_version=target.to_version,
-        api_name=target.api_name,
-        api_id=target.api_id,
-        stage=target.stage,
-        mode=Mode.ALIAS if target.mode is Mode.ALIAS else Mode.STAGE,
-    )
 
 
 def _progress(analysis: CanaryAnalysis) -> Progress:

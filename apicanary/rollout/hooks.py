@@ -25,7 +25,9 @@ from apicanary.platform.base import HookResult, Platform
 from apicanary.rollout.state import RolloutState
 from apicanary.rollout.strategy.types import HookKind, HookSpec
 
-NOTIFIED_EVENTS = frozenset({"promoted", "rolled_back", "aborted", "paused", "resumed", "step"})
+NOTIFIED_EVENTS = frozenset(
+    {"promoted", "rolled_back", "aborted", "paused", "resumed", "step", "gap"}
+)
 """Journal event kinds that are also sent as notifications (besides ``created``)."""
 
 NOTIFY_TIMEOUT_S = 2.0
@@ -94,6 +96,7 @@ def notify(state: RolloutState, webhooks: Webhooks, kind: str, message: str) -> 
         "target": state.target.to_dict(),
         "weight": state.weight,
         "reason": state.reason,
+        "unverified": state.unverified,  # a promotion the evidence could not verify
     }
     webhooks.notify(urls, body)
 

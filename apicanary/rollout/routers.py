@@ -2,8 +2,10 @@
 
 Every method writes the whole desired state (never a delta), reads it back, and raises
 :class:`~apicanary.errors.PlatformError` when the read-back differs: a write that did not
-take is never reported as done. Running any method twice is the same as running it once, so
-a controller that crashed mid-call converges by calling it again.
+take is never reported as done. Alias writes carry the ``RevisionId`` read just before: a
+concurrent change is re-read and reconciled, never overwritten blindly. Running any method
+twice is the same as running it once, so a controller that crashed mid-call converges by
+calling it again.
 
 * :class:`AliasRouter`: the alias keeps ``stable`` as its primary version and gives the
   canary version ``weight/100``; promotion is one write (canary primary, no weights).
@@ -20,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from apicanary.errors import PlatformError
-from apicanary.platform.base import Platform
+from apicanary.errors import AwsApiError, PlatformError
+from apicanary.platform.base import AliasState, Platform
 from apicanary.platform.marker import without_marker
 
 
@@ -41,6 +43,10 @@ class Router(Protocol):
     def describe(self) -> str: ...
 
 
+class AliasChanged(PlatformError):
+    """The alias points at versions this rollout does not move: someone else changed it."""
+
+
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=0.0, abs_tol=1e-6)
 
@@ -57,18 +63,11 @@ class AliasRouter:
 
     def apply(self, weight: float) -> float:
         share = weight / 100.0
-        description = None
-        if self.marker_for is not None:
-            current = self.platform.get_alias(self.function, self.alias).description
-            description = self.marker_for(current, share)
-        state = self.platform.write_alias(
-            self.function,
-            self.alias,
-            primary=self.stable,
-            canary=self.canary if share > 0 else None,
-            weight=share,
-            description=description,
-        )
+
+        def description(current: str) -> str | None:
+            return None if self.marker_for is None else self.marker_for(current, share)
+
+        state = self._write(self.stable, self.canary if share > 0 else None, share, description)
         expected = self.canary if share > 0 else None
         if (
             state.primary != self.stable
@@ -82,15 +81,8 @@ class AliasRouter:
             )
         return state.weight * 100.0
 
-    def _unmarked(self) -> str:
-        """The alias description without our marker: the user's own text survives."""
-        return without_marker(self.platform.get_alias(self.function, self.alias).description)
-
     def promote(self) -> None:
-        state = self.platform.write_alias(
-            self.function, self.alias, primary=self.canary, canary=None, weight=0.0,
-            description=self._unmarked(),
-        )  # fmt: skip
+        state = self._write(self.canary, None, 0.0, without_marker)
         if state.primary != self.canary or state.canary is not None:
             raise PlatformError(
                 f"promotion of {self.function}:{self.alias} to {self.canary} read back as "
@@ -98,14 +90,46 @@ class AliasRouter:
             )
 
     def rollback(self) -> None:
-        state = self.platform.write_alias(
-            self.function, self.alias, primary=self.stable, canary=None, weight=0.0,
-            description=self._unmarked(),
-        )  # fmt: skip
+        state = self._write(self.stable, None, 0.0, without_marker)
         if state.primary != self.stable or state.canary is not None:
             raise PlatformError(
                 f"rollback of {self.function}:{self.alias} to {self.stable} read back as "
                 f"primary {state.primary}, canary {state.canary}"
+            )
+
+    def _write(
+        self,
+        primary: str,
+        canary: str | None,
+        weight: float,
+        description: Callable[[str], str | None],
+    ) -> AliasState:
+        """Write the alias with the ``RevisionId`` just read. A concurrent change makes the
+        write fail (``PreconditionFailedException``); it is re-read and written again only
+        if the alias still points at this rollout's versions: anything else someone else
+        did is never overwritten (:class:`AliasChanged`, the tick retries and says so)."""
+        for attempt in range(2):
+            current = self.platform.get_alias(self.function, self.alias)
+            self._check_ours(current)
+            try:
+                return self.platform.write_alias(
+                    self.function, self.alias, primary=primary, canary=canary, weight=weight,
+                    expected_revision=current.revision_id,
+                    description=description(current.description),
+                )  # fmt: skip
+            except AwsApiError as error:
+                if error.code != "PreconditionFailedException" or attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_ours(self, current: AliasState) -> None:
+        ours = (self.stable, self.canary)
+        if current.primary not in ours or current.canary not in (None, self.canary):
+            raise AliasChanged(
+                f"alias {self.function}:{self.alias} was changed outside this rollout "
+                f"(primary {current.primary}, canary {current.canary}; this rollout moves "
+                f"{self.stable} → {self.canary}): not overwritten; abort the rollout or put "
+                "the alias back"
             )
 
     def observed(self) -> float:

@@ -1,4 +1,6 @@
-"""Tick every active rollout, forever, from the server's event loop.
+"""Tick every active rollout, forever, from the server's event loop: every ``tick_s`` for
+time-based steps, and at once when poked (a start, an intent, or a failed request: evidence is
+pushed, so a crossing is acted on as it arrives, not at the next round).
 
 Each tick of each rollout runs in a worker thread (the controller's platform calls block), one
 rollout at a time, so the gateway's event loop never waits on the controller. A tick that
@@ -26,16 +28,18 @@ class Scheduler:
         self.wakeup = asyncio.Event()
 
     def poke(self) -> None:
-        """Tick now (after a start or an intent) rather than at the next round."""
+        """Tick now (after a start, an intent, or evidence that may cross a test) rather than
+        at the next round. Called on the event loop."""
         self.wakeup.set()
 
     async def run(self) -> None:
         while True:
+            # cleared before the round: a poke during it starts the next round at once
+            self.wakeup.clear()
             for stored in await asyncio.to_thread(self.journal.rollouts, active_only=True):
                 try:
                     await asyncio.to_thread(self.controller.reconcile, stored.id)
                 except Exception:  # keep every other rollout moving
                     log.exception("rollout %s: tick failed", stored.id)
-            self.wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), timeout=self.tick_s)

@@ -28,6 +28,7 @@ from apicanary.rollout.strategy.types import (
     SetWeight,
     Step,
 )
+from apicanary.rollout.target import telemetry_target
 from apicanary.rollout.tick import Tick
 
 
@@ -59,8 +60,11 @@ def run_step(tick: Tick) -> StepOutcome:
 
 
 def run_set_weight(tick: Tick, step: SetWeight) -> StepOutcome:
-    """Write the weight (absolute, read back); complete at once."""
+    """Write the weight (absolute, read back); complete at once. The first write places the
+    telemetry cursor just before it, so the canary's first request is evidence."""
     state, index = tick.state, tick.state.step
+    if state.cursor is None and step.weight > 0:
+        state.cursor = tick.platform.read_telemetry(telemetry_target(tick.target), None).cursor
     share = tick.router.apply(step.weight)
     state.weight = step.weight
     state.effective_share = share

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apicanary.errors import BadInputError
-from apicanary.platform.base import Mode
+from apicanary.platform.base import Mode, TelemetryTarget
 
 
 def parse_mode(value: object) -> Mode:
@@ -79,3 +79,18 @@ class RolloutTarget:
             stage=data.get("stage"),
             overrides=dict(data.get("overrides") or {}),
         )
+
+
+def telemetry_target(target: RolloutTarget) -> TelemetryTarget:
+    """What the platform measures for ``target``: arms by executed version (alias mode), or
+    by the stage canary flag (stage and both modes)."""
+    return TelemetryTarget(
+        function=target.function,
+        alias=target.alias,
+        stable_version=target.from_version,
+        canary_version=target.to_version,
+        api_name=target.api_name,
+        api_id=target.api_id,
+        stage=target.stage,
+        mode=Mode.ALIAS if target.mode is Mode.ALIAS else Mode.STAGE,
+    )

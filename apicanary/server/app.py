@@ -17,10 +17,12 @@ from typing import Any
 
 from apicanary import __version__
 from apicanary.engine.engine import Engine
+from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.functions.states import DEFAULT_DELAY_S
+from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.engine.gateway.recording import RecordingSettings
 from apicanary.engine.provision import ProvisionReport, provision
-from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY
+from apicanary.engine.telemetry import DEFAULT_TELEMETRY_CAPACITY, is_failure
 from apicanary.platform.local import LocalPlatform
 from apicanary.project.loader import load_project
 from apicanary.rollout.controller import Controller
@@ -50,8 +52,8 @@ class LocalServer:
         seed: int | None = None,
         lambda_state_delay: float = DEFAULT_DELAY_S,
         recording: RecordingSettings | None = None,
-        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
         logs_delay: float = 0.0,
+        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
         self.telemetry_capacity = telemetry_capacity
         self.state_dir = state_dir
@@ -82,8 +84,8 @@ class LocalServer:
             self.state_dir,
             rng=rng,
             lambda_state_delay=self.lambda_state_delay,
-            telemetry_capacity=self.telemetry_capacity,
             logs_delay=self.logs_delay,
+            telemetry_capacity=self.telemetry_capacity,
         )
         limit = os.environ.get(LIVE_TAIL_LIMIT_ENV)
         if limit:  # tests shorten Live Tail sessions to see them time out
@@ -126,6 +128,7 @@ class LocalServer:
         platform = LocalPlatform(engine, asyncio.get_running_loop())
         controller = Controller(journal, platform, engine.clock)
         scheduler = Scheduler(controller, journal)
+        push_failures_to(engine, scheduler.poke)
         control = build_control_app(
             engine,
             [
@@ -148,9 +151,21 @@ class LocalServer:
             asyncio.create_task(scheduler.run()),
         ]
         try:
-            await serve_all(listeners, on_ready=on_ready, stop=stop)
+            await serve_all(listeners, on_ready=on_ready, stop=stop, on_stopping=engine.logs.close)
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await engine.aclose()
+
+
+def push_failures_to(engine: Engine, poke: Callable[[], None]) -> None:
+    """Evidence is pushed: every failed request or invocation wakes the controller, which
+    reads it and acts within one tick's work instead of at the next round."""
+
+    def on_record(record: RequestRecord | LambdaInvocation) -> None:
+        if is_failure(record):
+            poke()
+
+    engine.gateway.add_listener(on_record)
+    engine.lambdas.invoker.add_listener(on_record)

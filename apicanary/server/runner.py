@@ -44,8 +44,11 @@ async def serve_all(
     on_ready: Callable[[], Awaitable[None] | None] | None = None,
     stop: asyncio.Event | None = None,
     log_level: str = "warning",
+    on_stopping: Callable[[], None] | None = None,
 ) -> None:
-    """Serve every listener until a signal arrives or ``stop`` is set."""
+    """Serve every listener until a signal arrives or ``stop`` is set; ``on_stopping`` is
+    called when stopping begins (long-lived responses, such as Live Tail streams, end then
+    instead of holding the graceful shutdown)."""
     servers = [
         _QuietServer(
             uvicorn.Config(
@@ -65,6 +68,8 @@ async def serve_all(
     loop = asyncio.get_running_loop()
 
     def request_exit() -> None:
+        if on_stopping is not None:
+            on_stopping()
         for server in servers:
             if server.should_exit:
                 server.force_exit = True

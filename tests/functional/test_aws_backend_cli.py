@@ -21,7 +21,10 @@ import boto3
 import pytest
 
 from tests.fixtures.canary_project import set_handler_tag, write_project
+from tests.fixtures.evidence_project import set_tag
+from tests.fixtures.evidence_project import write_project as write_evidence_project
 from tests.support.local import ServerProcess, running_server
+from tests.support.traffic import Traffic
 
 ENV = {
     **os.environ,
@@ -57,7 +60,7 @@ def command(server: ServerProcess, tmp_path: Path, *args: str) -> list[str]:
 
 def aws_cli(server: ServerProcess, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command(server, tmp_path, *args), capture_output=True, text=True, timeout=120, env=ENV
+        command(server, tmp_path, *args), capture_output=True, text=True, timeout=240, env=ENV
     )
 
 
@@ -119,9 +122,13 @@ def start_breaching_alarm(server: ServerProcess) -> tuple[threading.Event, threa
 
 
 def test_alias_mode_promotion(server: ServerProcess, tmp_path: Path) -> None:
-    done = aws_cli(server, tmp_path, "--strategy", "Canary10Percent5Minutes", "--time-scale", "300")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["status"] == "promoted"
+    # no traffic: promoted as CodeDeploy would, but never as a verified success (exit 4);
+    # with no CloudWatch data to measure freshness by, a minute counts as complete once over
+    done = aws_cli(server, tmp_path, "--strategy", "Canary10Percent5Minutes", "--time-scale",
+                   "300", "--telemetry-delay", "0")  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    document = json.loads(done.stdout)
+    assert document["status"] == "promoted" and document["unverified"] is True
     alias = client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
     assert alias["FunctionVersion"] == "2" and "RoutingConfig" not in alias
 
@@ -141,8 +148,9 @@ def test_stage_mode_promotion_and_rollback(server: ServerProcess, tmp_path: Path
     apigw = client(server, "apigateway")
     api_id = server.api_id("canary-api")
     done = aws_cli(server, tmp_path, "--mode", "stage", "--api", api_id, "--stage", "prod",
-                   "--strategy", "Canary10Percent5Minutes", "--time-scale", "300")  # fmt: skip
-    assert done.returncode == 0, done.stderr
+                   "--strategy", "Canary10Percent5Minutes", "--time-scale", "300",
+                   "--telemetry-delay", "0")  # fmt: skip
+    assert done.returncode == 4, done.stderr  # promoted, unverified: no traffic was sent
     stage = apigw.get_stage(restApiId=api_id, stageName="prod")
     assert "canarySettings" not in stage
     assert stage["variables"]["lambdaAlias"] == "2" and stage["variables"]["color"] == "blue"
@@ -164,3 +172,45 @@ def test_stage_mode_promotion_and_rollback(server: ServerProcess, tmp_path: Path
     assert "canarySettings" not in after
     assert after["deploymentId"] == before["deploymentId"]
     assert after["variables"] == before["variables"]
+
+
+@pytest.fixture
+def evidence_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    template = write_evidence_project(tmp_path / "project")
+    with running_server(tmp_path / "state", template) as srv:
+        set_tag(tmp_path / "project", "v2")
+        client(srv, "lambda").publish_version(FunctionName="Fn")
+        yield srv
+
+
+def test_a_time_scaled_preset_never_promotes_a_bad_version_blind(
+    evidence_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Issue 12, break 2: ten one-minute steps compressed to ten seconds used to outrun
+    CloudWatch's minutes and promote a version failing a third of its requests, "0/0". Now
+    each step waits for the evidence up to its end, and the first minute read rolls it back."""
+
+    def bad_version(n: int) -> str:  # version 2 raises for a third of the requests
+        return "/x?fail=2" if n % 3 == 0 else "/x"
+
+    traffic = Traffic(evidence_server.gateway_url + "/prod", bad_version, clients=3).start()
+    try:
+        done = aws_cli(
+            evidence_server, tmp_path, "--strategy", "Linear10PercentEvery1Minute",
+            "--time-scale", "60",
+        )  # fmt: skip
+    finally:
+        traffic.stop()
+    assert done.returncode == 3, done.stderr
+    document = json.loads(done.stdout)
+    assert document["status"] == "rolled_back" and "canary error rate" in document["reason"]
+    assert document["progress"]["canaryErrors"] > 0
+    events = subprocess.run(
+        [*command(evidence_server, tmp_path)[:4], "history", document["id"], "--backend", "aws",
+         "--state-dir", str(tmp_path / "aws-journal"), "--output", "json"],
+        capture_output=True, text=True, timeout=60, env=ENV,
+    )  # fmt: skip
+    kinds = [e["kind"] for e in json.loads(events.stdout)["events"]]
+    assert "telemetry" in kinds  # it waited for the evidence, visibly
+    alias = client(evidence_server, "lambda").get_alias(FunctionName="Fn", Name="live")
+    assert alias["FunctionVersion"] == "1" and "RoutingConfig" not in alias

@@ -177,7 +177,7 @@ def _request_events(logs: Any, group: str, request_id: str, count: int) -> list[
 
 def test_lambda_json_format_one_stream_per_worker(engine: Engine) -> None:
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: engine.http.get("/prod/json?sleep=0.5"), range(2)))
+        answers = list(pool.map(lambda _: engine.http.get("/prod/json?sleep=1"), range(2)))
     bodies = [a.json() for a in answers]
     assert {b["group"] for b in bodies} == {"/aws/lambda/JsonFn"}
     assert bodies[0]["stream"] != bodies[1]["stream"]  # two workers ran them at once
@@ -190,7 +190,7 @@ def test_lambda_json_format_one_stream_per_worker(engine: Engine) -> None:
         assert kinds == ["platform.start", "INFO", "platform.report"]
         assert docs[0]["record"] == {"requestId": body["requestId"], "version": "1"}
         report = docs[2]["record"]
-        assert report["status"] == "success" and report["metrics"]["durationMs"] >= 500
+        assert report["status"] == "success" and report["metrics"]["durationMs"] >= 1000
         assert docs[1]["message"] == "serving /json"
     streams = engine.logs.describe_log_streams(logGroupName="/aws/lambda/JsonFn")["logStreams"]
     names = {s["logStreamName"] for s in streams}
@@ -263,8 +263,20 @@ def test_get_log_events_pages_and_ends_with_the_same_token(engine: Engine) -> No
     assert [e["message"] for e in second["events"]] == ["line 3", "line 4"]
     end = engine.logs.get_log_events(**args, nextToken=second["nextForwardToken"])
     assert end["events"] == [] and end["nextForwardToken"] == second["nextForwardToken"]
-    groups = engine.logs.describe_log_groups(logGroupNamePrefix="app/")["logGroups"]
+    by_prefix = _events_of(engine.logs, "app/manual", logStreamNamePrefix="s")
+    assert [e["message"] for e in by_prefix] == [f"line {i}" for i in range(5)]
+    assert _events_of(engine.logs, "app/manual", logStreamNames=["other"]) == []
+    with pytest.raises(ClientError) as both:
+        engine.logs.filter_log_events(
+            logGroupName="app/manual", logStreamNames=["s1"], logStreamNamePrefix="s"
+        )
+    assert both.value.response["Error"]["Code"] == "InvalidParameterException"
+    engine.logs.put_retention_policy(logGroupName="app/manual", retentionInDays=7)
+    with pytest.raises(ClientError, match="retentionInDays 2 is not one of"):
+        engine.logs.put_retention_policy(logGroupName="app/manual", retentionInDays=2)
+    groups = engine.logs.describe_log_groups(logGroupNamePrefix="app/m")["logGroups"]
     assert [g["logGroupName"] for g in groups] == ["app/manual"]
+    assert groups[0]["retentionInDays"] == 7
     assert groups[0]["arn"].endswith("log-group:app/manual:*")
     assert groups[0]["logGroupArn"].endswith("log-group:app/manual")
 
@@ -540,3 +552,55 @@ def test_bad_logs_delay_exits_2() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "the limit is 600 s" in done.stderr
+
+
+def test_the_calls_aws_logs_tail_makes(engine: Engine) -> None:
+    """AWS CLI v2's ``aws logs tail --follow`` (not installed here) pages FilterLogEvents
+    with ``interleaved`` and ``startTime`` = 10 minutes ago, then polls again from the newest
+    timestamp it saw, skipping the event ids it already printed at that timestamp."""
+    params: dict[str, Any] = {
+        "logGroupName": "/aws/lambda/TextFn",
+        "interleaved": True,
+        "startTime": int((time.time() - 600) * 1000),
+    }
+    first_id = engine.http.get("/prod/text").json()["requestId"]
+    _request_events(engine.logs, "/aws/lambda/TextFn", first_id, 4)
+    printed: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def poll() -> None:
+        answer = engine.logs.filter_log_events(**params)
+        while True:
+            for event in answer["events"]:
+                if event["eventId"] not in seen:
+                    seen.add(event["eventId"])
+                    printed.append(event)
+            if "nextToken" not in answer:
+                break
+            answer = engine.logs.filter_log_events(**params, nextToken=answer["nextToken"])
+        if printed:
+            params["startTime"] = max(e["timestamp"] for e in printed)
+
+    poll()
+    assert any(first_id in e["message"] for e in printed)
+    count = len(printed)
+    poll()  # nothing new: the newest timestamp's events come back and are skipped
+    assert len(printed) == count
+    second_id = engine.http.get("/prod/text").json()["requestId"]
+    _wait_for(lambda: poll() or printed, lambda _: any(second_id in e["message"] for e in printed))
+    new = [e["message"] for e in printed[count:]]
+    assert new[0] == f"START RequestId: {second_id} Version: 1\n"
+    assert len(new) == len({e["eventId"] for e in printed[count:]}) == 5  # START … REPORT
+
+
+def test_an_open_live_tail_ends_when_the_server_stops(tmp_path: Path) -> None:
+    with running_server(tmp_path / "state") as server:
+        logs = _logs_client(server)
+        logs.create_log_group(logGroupName="g")
+        stream = logs.start_live_tail(logGroupIdentifiers=["g"])["responseStream"]
+        events = iter(stream)
+        assert "sessionStart" in next(events)
+        server.process.terminate()
+        rest = list(events)  # ends normally (no ProtocolError from a connection cut)
+        assert all("sessionUpdate" in event for event in rest)
+        assert server.process.wait(timeout=30) == 0

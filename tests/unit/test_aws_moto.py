@@ -134,9 +134,9 @@ def test_telemetry_from_metric_data(moto_env: tuple[AwsPlatform, VirtualClock]) 
     _put(cw, "Invocations", "2", start + 10, 10)
     _put(cw, "Errors", "2", start + 10, 4)
     _put(cw, "Invocations", "2", start + 70, 3)
-    clock.advance(60)  # the minute is over but CloudWatch is still catching up
+    clock.advance(30)  # the first minute is not over
     assert platform.cloudwatch.read_telemetry(target, start).windows == ()
-    clock.advance(240)
+    clock.advance(270)
     batch = platform.cloudwatch.read_telemetry(target, start)
     assert batch.fresh_until == batch.cursor == start + 120
     assert batch.windows is not None
@@ -146,3 +146,26 @@ def test_telemetry_from_metric_data(moto_env: tuple[AwsPlatform, VirtualClock]) 
     ] == [(90, 1, 10, 4), (0, 0, 3, 0)]
     again = platform.cloudwatch.read_telemetry(target, batch.cursor)
     assert again.windows == ()
+
+
+def test_a_minute_is_complete_once_a_later_one_has_data(
+    moto_env: tuple[AwsPlatform, VirtualClock],
+) -> None:
+    """The watermark is measured, not assumed: no need to wait the whole publishing delay
+    when CloudWatch already has the next minute (issue 12: the AWS backend promoted blind
+    because 180 s of assumed delay outlasted a time-scaled strategy)."""
+    platform, clock = moto_env
+    target = TelemetryTarget("fn", "live", stable_version="1", canary_version="2")
+    start = platform.cloudwatch.read_telemetry(target, None).cursor
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    _put(cw, "Invocations", "1", start + 5, 40)
+    _put(cw, "Invocations", "2", start + 10, 10)
+    _put(cw, "Errors", "2", start + 10, 4)
+    clock.advance(65)
+    assert (
+        platform.cloudwatch.read_telemetry(target, start).fresh_until == start
+    )  # no later minute yet
+    _put(cw, "Invocations", "1", start + 61, 7)
+    batch = platform.cloudwatch.read_telemetry(target, start)
+    assert batch.fresh_until == batch.cursor == start + 60  # 65 s, not 180 + 60
+    assert [(w.stable.requests, w.canary.errors) for w in batch.windows or ()] == [(40, 4)]

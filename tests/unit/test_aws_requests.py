@@ -106,6 +106,9 @@ def test_write_alias_split_with_revision_and_marker(aws: Stubs) -> None:
         },
         _alias("7", {"8": 0.1}, description="apicanary:v1 id=a to=8 from=7 step=0 w=0.1 exp=9"),
     )
+    # verified with a fresh GetAlias, not the UpdateAlias answer: here a later revision
+    fresh = _alias("7", {"8": 0.1}, "r3", "apicanary:v1 id=a to=8 from=7 step=0 w=0.1 exp=9")
+    aws.expect("lambda", "get_alias", {"FunctionName": "fn", "Name": "live"}, fresh)
     state = aws.platform.write_alias(
         "fn",
         "live",
@@ -115,7 +118,7 @@ def test_write_alias_split_with_revision_and_marker(aws: Stubs) -> None:
         expected_revision="r1",
         description="apicanary:v1 id=a to=8 from=7 step=0 w=0.1 exp=9",
     )
-    assert (state.primary, state.canary, state.weight, state.revision_id) == ("7", "8", 0.1, "r2")
+    assert (state.primary, state.canary, state.weight, state.revision_id) == ("7", "8", 0.1, "r3")
     assert aws.platform.marker_of(state) is not None
 
 
@@ -131,6 +134,7 @@ def test_promotion_is_one_update_alias_with_empty_weights(aws: Stubs) -> None:
         },
         _alias("8"),
     )
+    aws.expect("lambda", "get_alias", {"FunctionName": "fn", "Name": "live"}, _alias("8"))
     state = aws.platform.write_alias("fn", "live", primary="8", canary=None, weight=0.0)
     assert (state.primary, state.canary, state.weight) == ("8", None, 0.0)
 
@@ -229,6 +233,9 @@ def test_existing_canary_is_patched_to_exactly_what_is_asked(aws: Stubs) -> None
             }
         ),
     )
+    fresh = {**CANARY, "percentTraffic": 25.0}
+    fresh["stageVariableOverrides"] = {"lambdaAlias": "canary", "new": "v"}
+    aws.expect("apigateway", "get_stage", STAGE, _stage(fresh))
     state = aws.platform.write_stage_canary(
         "api1", "prod", percent=25, overrides={"lambdaAlias": "canary", "new": "v"}
     )
@@ -264,12 +271,15 @@ def test_promotion_is_three_operations_then_removal(aws: Stubs) -> None:
         },
         _stage({**CANARY, "percentTraffic": 0.0}, "d2", {"lambdaAlias": "canary"}),
     )
+    promoted = _stage({**CANARY, "percentTraffic": 0.0}, "d2", {"lambdaAlias": "canary"})
+    aws.expect("apigateway", "get_stage", STAGE, promoted)
     aws.expect(
         "apigateway",
         "update_stage",
         {**STAGE, "patchOperations": [{"op": "remove", "path": "/canarySettings"}]},
         _stage(None, "d2", {"lambdaAlias": "canary"}),
     )
+    aws.expect("apigateway", "get_stage", STAGE, _stage(None, "d2", {"lambdaAlias": "canary"}))
     state = aws.platform.promote_stage_canary("api1", "prod")
     assert (state.deployment_id, state.canary_percent) == ("d2", None)
 
@@ -282,6 +292,7 @@ def test_removal_and_idempotent_reruns(aws: Stubs) -> None:
         {**STAGE, "patchOperations": [{"op": "remove", "path": "/canarySettings"}]},
         _stage(),
     )
+    aws.expect("apigateway", "get_stage", STAGE, _stage())
     assert aws.platform.remove_stage_canary("api1", "prod").canary_percent is None
     aws.expect("apigateway", "get_stage", STAGE, _stage())
     assert aws.platform.remove_stage_canary("api1", "prod").deployment_id == "d1"
@@ -334,8 +345,8 @@ ALIAS_TARGET = TelemetryTarget("fn", "live", stable_version="7", canary_version=
 
 def test_alias_telemetry_queries_by_executed_version(aws: Stubs) -> None:
     batch = aws.platform.read_telemetry(ALIAS_TARGET, None)  # cursor starts at this minute
-    assert batch.cursor == T0 and batch.windows == () and batch.fresh_until == T0 - 180
-    aws.clock.advance(300)  # fresh boundary now: T0 + 120
+    assert batch.cursor == T0 and batch.windows == () and batch.fresh_until == T0
+    aws.clock.advance(300)  # fresh boundary now: T0 + 120; data read up to now (T0 + 320)
     minute = datetime.fromtimestamp(T0, UTC)
     aws.expect(
         "cloudwatch",
@@ -348,7 +359,7 @@ def test_alias_telemetry_queries_by_executed_version(aws: Stubs) -> None:
                 _query("canaryErrors", "AWS/Lambda", "Errors", _lambda_dims("8")),
             ],
             "StartTime": T0,
-            "EndTime": T0 + 120,
+            "EndTime": T0 + 320,
             "ScanBy": "TimestampAscending",
         },
         {
@@ -367,7 +378,7 @@ def test_alias_telemetry_queries_by_executed_version(aws: Stubs) -> None:
         {
             "MetricDataQueries": ANY,
             "StartTime": T0,
-            "EndTime": T0 + 120,
+            "EndTime": T0 + 320,
             "ScanBy": "TimestampAscending",
             "NextToken": "page2",
         },
@@ -443,7 +454,7 @@ def test_stage_telemetry_discovers_the_canary_dimension(aws: Stubs) -> None:
                 _query("canaryErrors", "AWS/ApiGateway", "5XXError", dims("prod/Canary")),
             ],
             "StartTime": T0,
-            "EndTime": T0 + 120,
+            "EndTime": T0 + 320,
             "ScanBy": "TimestampAscending",
         },
         {"MetricDataResults": []},

@@ -143,3 +143,9 @@ def test_falling_behind_the_buffer_reports_the_gap_per_arm_and_reads_on() -> Non
     assert len(batch.invocations) == 100
     assert (batch.lost_stable, batch.lost_canary) == (33, 17)
     assert batch.lost_stable + batch.lost_canary + len(batch.invocations) == 150
+
+
+def test_both_records_in_one_read_are_one_observation() -> None:
+    acc = EvidenceAccumulator(hold_s=30, remember_s=960)
+    assert len(acc.add([_fn("b"), _gw("b")], now=1.0, awaiting=set())) == 1
+    assert acc.held == 0 and acc.remembered == 0

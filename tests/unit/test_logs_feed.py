@@ -14,6 +14,8 @@ from apicanary.engine.logs import feed as feed_module
 from apicanary.engine.logs.feed import AccessLogFeed, AccessLogSettings, LambdaLogFeed, LogSettings
 from apicanary.engine.logs.store import LogStore
 from apicanary.errors import TemplateError
+from tests.support.cfn import edited
+from tests.support.cfn import load as load_cfn
 from tests.support.sam import FUNCTION, load
 
 T0 = 1_700_000_000.0
@@ -122,3 +124,32 @@ def test_bad_logging_config_names_the_property(tmp_path: Path, extra: str, messa
     assert info.value.exit_code == 2
     assert "Resources.HelloFunction.Properties.LoggingConfig" in str(info.value)
     assert message in str(info.value)
+
+
+def test_cloudformation_stage_and_function_logging(tmp_path: Path) -> None:
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:cfn-access"
+    body = edited(
+        {
+            "Stage": {
+                "Type": "AWS::ApiGateway::Stage",
+                "Properties": {
+                    "RestApiId": {"Ref": "Api"},
+                    "DeploymentId": {"Ref": "Deployment"},
+                    "StageName": "prod",
+                    "AccessLogSetting": {"DestinationArn": arn, "Format": "$context.status"},
+                },
+            }
+        }
+    ).replace(
+        "      Handler: app.handler\n",
+        "      Handler: app.handler\n      LoggingConfig: {LogFormat: JSON}\n",
+        1,
+    )
+    project = load_cfn(tmp_path, body)
+    assert project.apis[0].access_log == (arn, "$context.status")
+    assert dict(project.functions[0].logging_config) == {"LogFormat": "JSON"}
+    bad = body.replace(arn, "arn:aws:firehose:us-east-1:123456789012:deliverystream/x")
+    with pytest.raises(
+        TemplateError, match=r"AccessLogSetting\.DestinationArn.*not a log group ARN"
+    ):
+        load_cfn(tmp_path / "bad", bad)

@@ -158,7 +158,7 @@ def test_webhook_hooks_and_notifications_go_through_the_webhooks(w: World) -> No
     last = w.webhooks.notes[-1][1]
     assert last == {"rolloutId": rid, "event": "rolled_back", "status": "rolled_back",
                     "message": f"rolled back: {doc['reason']}", "target": doc["target"],
-                    "weight": 0.0, "reason": doc["reason"]}  # fmt: skip
+                    "weight": 0.0, "reason": doc["reason"], "unverified": False}  # fmt: skip
 
 
 # -- intents -------------------------------------------------------------------------------
@@ -254,9 +254,9 @@ def test_two_controllers_alternating_count_every_request_once(w: World) -> None:
     rid = w.start(HOLD)
     for index in range(6):
         doc = w.tick(rid, controller=(a, b)[index % 2], canary=20, stable=80)
-    # ticks 1 and 2: before 20 % and before the first read (a cursor starts at the end)
-    assert doc["progress"]["canaryRequests"] == 4 * 20
-    assert doc["progress"]["stableRequests"] == 4 * 80
+    # tick 1's traffic came before 20 %: the cursor is placed just before the weight write
+    assert doc["progress"]["canaryRequests"] == 5 * 20
+    assert doc["progress"]["stableRequests"] == 5 * 80
 
 
 def test_the_lease_is_renewed_and_the_users_description_kept(w: World) -> None:
@@ -362,12 +362,45 @@ def test_a_failed_rollback_is_not_recorded_until_the_traffic_is_back(w: World) -
     w.tick(rid)
     w.tick(rid)
     conflict = AwsApiError("PreconditionFailedException", "RevisionId mismatch", 412)
-    w.platform.fail_next("write_alias", conflict)
+    w.platform.fail_next("write_alias", conflict, times=2)  # re-read, and conflicting again
     doc = w.tick(rid, canary=20, stable=80, canary_failures=10)
     assert doc["status"] == "running" and "PreconditionFailedException" in doc["lastError"]
     assert w.alias().weight == 0.2  # the state says what is really in force
     doc = w.tick(rid, canary=2, stable=8)
     assert doc["status"] == "rolled_back" and w.alias().canary is None
+
+
+def test_every_alias_write_carries_the_revision_it_read(w: World) -> None:
+    rid = w.start(TIMED)
+    w.tick(rid)
+    w.platform.tamper_alias("api", "live", description="edited by a colleague")
+    real_write = w.platform.write_alias
+    revisions: list[str | None] = []
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        revisions.append(kw.get("expected_revision"))
+        if len(revisions) == 1:  # someone writes between our read and our write
+            w.platform.tamper_alias("api", "live", description="edited again")
+        return real_write(*args, **kw)
+
+    w.platform.write_alias = spy  # type: ignore[method-assign]
+    w.ask(rid, "abort")
+    doc = w.tick(rid)
+    assert doc["status"] == "aborted" and w.alias().canary is None
+    assert len(revisions) == 2 and all(revisions) and revisions[0] != revisions[1]
+    assert w.alias().description == "edited again"  # re-read: the colleague's text is kept
+
+
+def test_an_alias_someone_else_repointed_is_never_overwritten(w: World) -> None:
+    rid = w.start(HOLD)
+    w.tick(rid)
+    w.platform.tamper_alias("api", "live", primary="3", canary=None, weight=0.0)
+    w.ask(rid, "abort")
+    doc = w.tick(rid)
+    assert doc["status"] == "waiting" and "changed outside this rollout" in doc["lastError"]
+    assert w.alias().primary == "3"
+    w.platform.tamper_alias("api", "live", primary="1", canary="2", weight=0.2)  # put back
+    assert w.tick(rid)["status"] == "aborted"  # the abort was not lost with the failed tick
 
 
 def test_the_fake_platform_refuses_a_stale_revision(w: World) -> None:
@@ -474,9 +507,15 @@ def test_no_step_ends_before_its_evidence_is_read(w: World) -> None:
     assert [k for k in w.kinds(rid) if k == "telemetry"] == ["telemetry"]  # journalled once
     doc = _tick_behind(w, rid, 60, behind=185)  # still short of the pause's end
     assert doc["step"] == 1
-    doc = _tick_behind(w, rid, 60, behind=100)  # now past it: on to 100 % ...
+    doc = _tick_behind(w, rid, 60, behind=100)  # now past it: on to 100 %, promoted
+    assert doc["status"] == "promoted"
+
+
+def test_a_promotion_without_a_timed_step_waits_for_the_evidence_up_to_now(w: World) -> None:
+    rid = w.start("AllAtOnce")
+    doc = _tick_behind(w, rid, 10, behind=30)
     assert (doc["status"], doc["phase"], doc["weight"]) == ("running", "post-traffic", 100.0)
-    assert _tick_behind(w, rid, 1, behind=0)["status"] == "promoted"  # ... its evidence read
+    assert _tick_behind(w, rid, 1, behind=0)["status"] == "promoted"  # its evidence read
 
 
 def doc_view(w: World, rid: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def _aws(options: Mapping[str, Any]) -> RolloutBackend:
         region=options.get("region"),
         profile=options.get("profile"),
         endpoint_url=options.get("endpoint_url"),
+        telemetry_delay_s=options.get("telemetry_delay"),
     )
 
 

@@ -23,6 +23,7 @@ from apicanary.errors import ApicanaryError, BadInputError
 from apicanary.platform.aws.logs.reader import cursor_at
 from apicanary.platform.aws.platform import AwsPlatform
 from apicanary.platform.aws.rollout_log import RolloutLog, recorded_part, target_prefix
+from apicanary.platform.aws.telemetry import DEFAULT_DELAY_S
 from apicanary.rollout import lease
 from apicanary.rollout.adopt import adopted_document
 from apicanary.rollout.controller import Controller
@@ -48,11 +49,14 @@ class AwsBackend:
         region: str | None,
         profile: str | None,
         endpoint_url: str | None,
+        telemetry_delay_s: float | None = None,
     ) -> None:
         self.clock = SystemClock()
+        delay = DEFAULT_DELAY_S if telemetry_delay_s is None else telemetry_delay_s
         self.platform = AwsPlatform.connect(
-            region=region, profile=profile, endpoint_url=endpoint_url, clock=self.clock
-        )
+            region=region, profile=profile, endpoint_url=endpoint_url, clock=self.clock,
+            telemetry_delay_s=delay,
+        )  # fmt: skip
         self.journal = Journal(Store(state_dir / "aws"))
         self.controller = Controller(self.journal, self.platform, self.clock)
         logs = self.platform.clients.logs

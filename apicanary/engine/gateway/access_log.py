@@ -13,6 +13,7 @@ which the engine calls from its housekeeping; the file is ``<state>/logs/access.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import time
@@ -137,13 +138,31 @@ def render_access_log(format_text: str, context: Mapping[str, str]) -> str:
     ``$context.integration``), so dotted names work inside JSON, CLF or CSV formats.
     """
 
-    def value(match: re.Match[str]) -> str:
-        full = name = match.group(1)
-        while True:
-            if name in context:
-                return context[name] + full[len(name) :]
-            if "." not in name:
-                return "-"
-            name = name.rsplit(".", 1)[0]
+    out: list[str] = []
+    for literal, name in _format_parts(format_text):
+        out.append(literal)
+        if name is not None:
+            out.append(_context_value(name, context))
+    return "".join(out)
 
-    return _CONTEXT_VARIABLE.sub(value, format_text)
+
+@functools.lru_cache(maxsize=128)
+def _format_parts(format_text: str) -> tuple[tuple[str, str | None], ...]:
+    """A format cut into (literal text, variable name or None) pairs, parsed once."""
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _CONTEXT_VARIABLE.finditer(format_text):
+        parts.append((format_text[position : match.start()], match.group(1)))
+        position = match.end()
+    parts.append((format_text[position:], None))
+    return tuple(parts)
+
+
+def _context_value(full: str, context: Mapping[str, str]) -> str:
+    name = full
+    while True:
+        if name in context:
+            return context[name] + full[len(name) :]
+        if "." not in name:
+            return "-"
+        name = name.rsplit(".", 1)[0]

@@ -16,6 +16,7 @@ batch and stores it. An event's timestamp is when it was captured, not when it w
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,8 +75,8 @@ class LambdaLogFeed:
             return 0
         batch = self._pending[:]
         del self._pending[: len(batch)]  # the list object is shared with the taps
-        stored = 0
         settings: dict[tuple[str, str], LogSettings] = {}
+        lines: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for function, version, stream, captured, data in batch:
             key = (function, version)
             if key not in settings:
@@ -85,10 +86,14 @@ class LambdaLogFeed:
             state = self._state(chosen.group, stream)
             text = data.decode("utf-8", "replace")
             messages = events(text, chosen.log_format, state, captured)
-            stored += self._store.append(
-                chosen.group, stream, ((captured, m) for m in messages), arrived_ms=captured
-            )
-        return stored
+            lines.setdefault((chosen.group, stream), []).extend((captured, m) for m in messages)
+        return self._store_all(lines)
+
+    def _store_all(self, lines: dict[tuple[str, str], list[tuple[int, str]]]) -> int:
+        return sum(
+            self._store.append(group, stream, items, arrived_at_timestamp=True)
+            for (group, stream), items in lines.items()
+        )
 
     def _state(self, group: str, stream: str) -> StreamState:
         key = (group, stream)
@@ -101,10 +106,14 @@ class LambdaLogFeed:
         return state
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AccessLogSettings:
     destination_arn: str
     format: str
+
+    @functools.cached_property
+    def group(self) -> str:
+        return group_name_of(self.destination_arn)
 
 
 class AccessLogFeed:
@@ -145,16 +154,14 @@ class AccessLogFeed:
             settings = self._cache[key]
             if settings is None:
                 continue
-            group = group_name_of(settings.destination_arn)
-            if record.is_canary:
-                group += "/Canary"
+            group = settings.group + "/Canary" if record.is_canary else settings.group
             stream = self._stream(record.api_id, record.stage, record.is_canary)
             line = render_access_log(settings.format, context_variables(record))
             lines.setdefault((group, stream), []).append((int(record.timestamp * 1000), line))
-        stored = 0
-        for (group, stream), events_ in lines.items():
-            stored += self._store.append(group, stream, events_, arrived_ms=events_[0][0])
-        return stored
+        return sum(
+            self._store.append(group, stream, items, arrived_at_timestamp=True)
+            for (group, stream), items in lines.items()
+        )
 
     def _stream(self, api_id: str, stage: str, canary: bool) -> str:
         key = (api_id, stage, canary)

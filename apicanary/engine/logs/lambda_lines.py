@@ -54,6 +54,14 @@ def iso_time(ms: int) -> str:
 
 def events(data: str, log_format: str, state: StreamState, now_ms: int) -> list[str]:
     """The log event messages of a piece of output made of whole lines."""
+    if log_format != JSON and "[ERROR]" not in data:  # the common case: line by line, as is
+        plain = [line + "\n" for line in data.splitlines()]
+        for line in plain:
+            if line.startswith("START RequestId: "):
+                start = _START.match(line)
+                if start is not None:
+                    state.request_id, state.error_type = start.group(1), None
+        return plain
     lines = data.splitlines()
     out: list[str] = []
     index = 0

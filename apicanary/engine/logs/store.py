@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from apicanary.clock import Clock
@@ -60,6 +60,11 @@ class LogStore:
         self._groups: dict[str, Group] = {}
         self._seq = 0
         self.lock = threading.RLock()
+        #: set when the engine stops: Live Tail sessions end instead of holding the shutdown
+        self.closing = False
+
+    def close(self) -> None:
+        self.closing = True
 
     def now_ms(self) -> int:
         return int(self.clock.now() * 1000)
@@ -128,12 +133,14 @@ class LogStore:
         *,
         arrived_ms: int | None = None,
         create: bool = True,
+        arrived_at_timestamp: bool = False,
     ) -> int:
         """Store ``(timestamp ms, message)`` events in one stream; returns how many.
 
         ``create``: make the group and stream when missing (Lambda and API Gateway do);
         otherwise a missing one is ``ResourceNotFoundException``. ``arrived_ms`` (default:
-        now) plus the delay is the events' ``ingestionTime``.
+        now; with ``arrived_at_timestamp``, each event's own timestamp, for lines the engine
+        captured itself) plus the delay is the events' ``ingestionTime``.
         """
         with self.lock:
             if create:
@@ -145,27 +152,37 @@ class LogStore:
                 group = self.group(group_name)
                 stream = self.stream(group_name, stream_name)
             ingestion = (self.now_ms() if arrived_ms is None else arrived_ms) + self.delay_ms
-            count = 0
-            for timestamp, message in events:
-                self._seq += 1
-                event = LogEvent(self._seq, group.name, stream.name, timestamp, ingestion, message)
-                self._add(group, stream, event)
-                count += 1
-            return count
-
-    def _add(self, group: Group, stream: Stream, event: LogEvent) -> None:
-        size = len(event.message) + model.EVENT_OVERHEAD
-        group.events.append(event)
-        stream.events.append(event)
-        group.stored_bytes += size
-        stream.stored_bytes += size
-        if stream.first_timestamp is None or event.timestamp < stream.first_timestamp:
-            stream.first_timestamp = event.timestamp
-        if stream.last_timestamp is None or event.timestamp > stream.last_timestamp:
-            stream.last_timestamp = event.timestamp
-        stream.last_ingestion = event.ingestion_time
-        while len(group.events) > self._max_events:
-            self._evict(group)
+            first = self._seq + 1
+            group_name, stream_name = group.name, stream.name
+            if arrived_at_timestamp:
+                delay = self.delay_ms
+                batch = [
+                    LogEvent(seq, group_name, stream_name, timestamp, timestamp + delay, message)
+                    for seq, (timestamp, message) in enumerate(events, first)
+                ]
+            else:
+                batch = [
+                    LogEvent(seq, group_name, stream_name, timestamp, ingestion, message)
+                    for seq, (timestamp, message) in enumerate(events, first)
+                ]
+            if not batch:
+                return 0
+            self._seq += len(batch)
+            group.events.extend(batch)
+            stream.events.extend(batch)
+            size = sum(len(e.message) for e in batch) + model.EVENT_OVERHEAD * len(batch)
+            group.stored_bytes += size
+            stream.stored_bytes += size
+            low = min(e.timestamp for e in batch)
+            high = max(e.timestamp for e in batch)
+            if stream.first_timestamp is None or low < stream.first_timestamp:
+                stream.first_timestamp = low
+            if stream.last_timestamp is None or high > stream.last_timestamp:
+                stream.last_timestamp = high
+            stream.last_ingestion = batch[-1].ingestion_time
+            while len(group.events) > self._max_events:
+                self._evict(group)
+            return len(batch)
 
     def _evict(self, group: Group) -> None:
         oldest = group.events.popleft()
@@ -191,11 +208,6 @@ class LogStore:
         return evicted
 
     # --- reading ---------------------------------------------------------------------------
-
-    def visible(self, events: Iterable[LogEvent]) -> Iterator[LogEvent]:
-        """The events already ingested (``ingestionTime`` reached)."""
-        now = self.now_ms()
-        return (event for event in events if event.ingestion_time <= now)
 
     def snapshot(
         self, group_name: str, stream_names: Sequence[str] | None = None

@@ -98,15 +98,17 @@ class CloudWatchReader:
         """Windows (one per CloudWatch minute with traffic) completed since ``cursor``.
 
         ``cursor=None`` starts at the current minute: data from before the call is not
-        returned. ``fresh_until`` is the last complete period boundary (now - delay).
+        returned. ``fresh_until`` (the watermark) is measured: the start of the newest minute
+        CloudWatch already has data for (every earlier minute is complete), or else the last
+        period boundary ``delay_s`` ago (:func:`~apicanary.platform.aws.telemetry.complete_until`).
         """
         now = self.clock.now()
-        fresh = tm.fresh_boundary(now, self.delay_s)
         start = tm.period_floor(now) if cursor is None else float(cursor)
-        if fresh <= start:
-            return TelemetryBatch(cursor=start, fresh_until=fresh, windows=())
+        if tm.period_floor(now) <= start:  # still in the first minute: nothing can be complete
+            return TelemetryBatch(cursor=start, fresh_until=start, windows=())
         queries = tm.metric_queries(self._series(target))
-        results = self._metric_data(queries, start, fresh)
+        results = self._metric_data(queries, start, now)
+        fresh = max(start, tm.complete_until(results, now, self.delay_s))
         windows = tm.fold_windows(results, start, fresh)
         return TelemetryBatch(cursor=fresh, fresh_until=fresh, windows=tuple(windows))
 

@@ -12,8 +12,8 @@ Calls made, and the contract of each method:
 * ``get_alias`` / ``write_alias`` — GetAlias / UpdateAlias with the *whole* routing config
   (``{}`` clears the weights, so promotion is one call) and ``RevisionId`` when the caller
   gives ``expected_revision`` (a concurrent writer makes it fail with
-  ``PreconditionFailedException`` instead of being overwritten). The UpdateAlias answer is
-  the state read back.
+  ``PreconditionFailedException`` instead of being overwritten). The state returned is a
+  fresh GetAlias after the write, not the UpdateAlias answer.
 * ``write_stage_canary`` — no canary yet: CreateDeployment(stageName, canarySettings) (a new
   snapshot of the API becomes the canary); a canary already: one UpdateStage with the
   ``replace``/``remove`` operations that make percent and overrides exactly as asked (none when
@@ -164,13 +164,14 @@ class AwsPlatform:
         expected_revision: str | None = None,
         description: str | None = None,
     ) -> AliasState:
-        """UpdateAlias to exactly ``primary`` (+ ``canary`` at ``weight``); the answer read back.
+        """UpdateAlias to exactly ``primary`` (+ ``canary`` at ``weight``), then a fresh
+        GetAlias: what is in force, not what the write said.
 
         ``description`` (the rollout marker, :mod:`apicanary.platform.marker`) is left
         unchanged when None.
         """
         weights = {} if canary is None else {canary: float(weight)}
-        data = aws_call(
+        aws_call(
             self.clients.lambda_,
             "update_alias",
             FunctionName=function,
@@ -180,7 +181,7 @@ class AwsPlatform:
             RevisionId=expected_revision,
             Description=description,
         )
-        return alias_state(function, data)
+        return self.get_alias(function, alias)
 
     def read_marker(self, function: str, alias: str) -> Marker | None:
         """The rollout marker on the alias (:func:`apicanary.platform.marker.read_marker`)."""
@@ -204,14 +205,15 @@ class AwsPlatform:
     def _update_stage(
         self, api_id: str, stage: str, ops: Sequence[Mapping[str, str]]
     ) -> StageCanaryState:
-        data = aws_call(
+        """UpdateStage, then a fresh GetStage (what is in force, not what the write said)."""
+        aws_call(
             self.clients.apigateway,
             "update_stage",
             restApiId=api_id,
             stageName=stage,
             patchOperations=[dict(op) for op in ops],
         )
-        return stage_state(api_id, data)
+        return self.get_stage(api_id, stage)
 
     def write_stage_canary(
         self, api_id: str, stage: str, *, percent: float, overrides: Mapping[str, str]

@@ -12,9 +12,11 @@ What is measured (aws-semantics §1.6, §2.5, §2.8), per 1-minute period, both 
   take minutes to appear there), the commonly observed ``<stage>/Canary`` is queried.
   ``<stage>`` is taken to count production requests only.
 
-Freshness: CloudWatch publishes a minute's datapoints late, so a period counts as complete only
-``delay_s`` after it ended (:func:`fresh_boundary`); windows are cut at that boundary and the
-cursor never moves past it, so no period is read twice or half-read.
+Freshness: CloudWatch publishes a minute's datapoints late. A period counts as complete once
+CloudWatch has data for a later minute of the same series (measured: the publisher is past
+it), or else ``delay_s`` after it ended (:func:`complete_until`, :func:`fresh_boundary`);
+windows are cut at that boundary and the cursor never moves past it, so no period is read
+twice or half-read. The boundary is the evidence watermark the controller waits for.
 
 Latency — stated honestly: CloudWatch keeps aggregates, not requests, so the per-request slow
 counts of a :class:`~apicanary.model.Window` (warm requests above the stable
@@ -128,6 +130,17 @@ def fresh_boundary(now: float, delay_s: float, period: int = PERIOD_S) -> float:
     return float(math.floor((now - delay_s) / period) * period)
 
 
+def complete_until(
+    results: Mapping[str, Mapping[float, float]], now: float, delay_s: float
+) -> float:
+    """The watermark: the start of the newest period with request data (every earlier one
+    is complete), or the :func:`fresh_boundary` if that is later."""
+    empty: Mapping[float, float] = {}
+    stamps = [*results.get(STABLE_REQUESTS, empty), *results.get(CANARY_REQUESTS, empty)]
+    newest = max(stamps, default=float("-inf"))
+    return max(fresh_boundary(now, delay_s), min(newest, period_floor(now)))
+
+
 def period_floor(t: float, period: int = PERIOD_S) -> float:
     return float(math.floor(t / period) * period)
 
@@ -215,6 +228,7 @@ __all__ = [
     "Series",
     "alias_series",
     "collect_results",
+    "complete_until",
     "discover_canary_stage",
     "fold_windows",
     "fresh_boundary",

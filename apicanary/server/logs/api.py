@@ -10,7 +10,7 @@ internal failure), as botocore's JSON protocol reads them.
 event (what botocore's JSON protocol expects first), ``sessionStart``, then one
 ``sessionUpdate`` every ``interval_s`` (default 1 s, as CloudWatch) until the client goes
 away or ``limit_s`` (default 3 h) passes, which ends the stream with a
-``SessionTimeoutException`` event.
+``SessionTimeoutException`` event, or the server stops (the stream then just ends).
 """
 
 from __future__ import annotations
@@ -140,6 +140,8 @@ def _live_tail(store: LogStore, scope: TailScope, interval_s: float, limit_s: fl
         started = time.monotonic()
         while True:
             await asyncio.sleep(interval_s)
+            if store.closing:  # the server stops: end the stream (the client sees its end)
+                return
             if time.monotonic() - started >= limit_s:
                 yield eventstream.exception(
                     "SessionTimeoutException",
