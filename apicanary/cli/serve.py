@@ -76,10 +76,6 @@ def parse_logs_delay(text: str) -> float:
 @click.option("--record-redact", multiple=True, metavar="HEADER",
               help="Record this header's value as REDACTED (Authorization and Cookie always "
                    "are). Repeatable.")  # fmt: skip
-@click.option("--telemetry-buffer", type=click.IntRange(100, 10_000_000),
-              default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
-              help="Request records kept for the rollout controller (two per gateway "
-                   "request); a controller further behind notes the gap.")  # fmt: skip
 @click.option("--logs-delay", default="0s", show_default=True, metavar="DURATION",
               callback=lambda ctx, param, value: parse_logs_delay(value),
               help="CloudWatch Logs ingestion delay: log events become visible to "
@@ -102,7 +98,6 @@ def serve(
     lambda_state_delay: float,
     record: Path | None,
     record_redact: tuple[str, ...],
-    telemetry_buffer: int,
     logs_delay: float,
     telemetry_buffer: int,
 ) -> None:

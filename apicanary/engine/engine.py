@@ -73,7 +73,6 @@ class Engine:
         account_id: str = DEFAULT_ACCOUNT,
         max_workers_per_version: int | None = None,
         lambda_state_delay: float = 0.0,
-        telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
         logs_delay: float = 0.0,
         telemetry_capacity: int = DEFAULT_TELEMETRY_CAPACITY,
     ) -> None:
