@@ -93,6 +93,8 @@ def _summary_text(summary: dict[str, Any]) -> str:
         f"  failed requests users saw   {summary['failedRequests']} "
         f"({summary['failedRequestsPercent']:.2f}%)",
     ]
+    for api in summary.get("apis", []):
+        lines.append(f"  {api['kind']} API {api['name']} ({api['id']}), stage {api['stage']}")
     for release in summary["releases"]:
         outcome = ending(release["status"], release["reason"], release["durationS"])
         lines.append(f"  {release['name']:<5} release v{release['version']}     {outcome}")

@@ -124,6 +124,10 @@ def _live(
         for function, alias, alarms in targets:
             target = aws_doctor.DoctorTarget(function, alias, api, stage, alarms)
             found += [asdict(f) for f in aws_doctor.check_alias(local_client("lambda"), target, 0)]
+            found += [
+                asdict(f)
+                for f in aws_doctor.check_http_integrations(local_client("apigatewayv2"), target)
+            ]
             if alarms:
                 found += [
                     asdict(f) for f in aws_doctor.check_alarms(local_client("cloudwatch"), alarms)

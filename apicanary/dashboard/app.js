@@ -243,11 +243,12 @@ function renderApis(apis) {
   const create = () => el("tr", {}, el("td"), el("td"), el("td", {}, el("code")), el("td", { class: "num" }), el("td", {}, el("code")), el("td"));
   const update = (row, { api, stage }) => {
     const [name, stageCell, deployment, percent, canaryDeployment, overrides] = row.cells;
-    setText(name, `${api.name} (${api.id})`);
+    setText(name, `${api.name} (${api.id})${api.kind === "HTTP" ? " · HTTP API" : ""}`);
     setText(stageCell, stage.name);
     setText(deployment.firstElementChild, stage.deploymentId || "–");
     const canary = stage.canary;
-    setText(percent, canary ? pct(canary.percentTraffic) : "–");
+    // HTTP API stages have no canary: they are released by alias weights
+    setText(percent, canary ? pct(canary.percentTraffic) : api.kind === "HTTP" ? "alias only" : "–");
     setText(canaryDeployment.firstElementChild, canary ? canary.deploymentId || "–" : "–");
     const pairs = canary ? Object.entries(canary.stageVariableOverrides) : [];
     setText(overrides, pairs.length ? pairs.map(([k, v]) => `${k}=${v}`).join(", ") : "–");

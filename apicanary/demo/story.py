@@ -99,6 +99,7 @@ class DemoRun:
     show: Callable[[dict[str, Any] | None, str], None]
     weights: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     outcomes: list[ReleaseOutcome] = field(default_factory=list)
+    apis: list[dict[str, Any]] = field(default_factory=list)  # REST and HTTP APIs served
 
     async def run(self) -> dict[str, Any]:
         scratch = Path(tempfile.mkdtemp(prefix="apicanary-demo-"))
@@ -117,6 +118,16 @@ class DemoRun:
                 shutil.rmtree(scratch, ignore_errors=True)
 
     async def _story(self, server: ServerProcess, project: Path) -> dict[str, Any]:
+        provisioned = server.info.get("provisioned") or {}
+        for kind, key in (("REST", "apis"), ("HTTP", "httpApis")):
+            for api in provisioned.get(key) or []:
+                self.apis.append(
+                    {"kind": kind, "name": api["name"], "id": api["api_id"],
+                     "stage": api["stage"], "routes": len(api["routes"])}
+                )  # fmt: skip
+                routes = len(api["routes"])
+                self.show(None, f"{kind} API {api['name']} ({api['api_id']}), stage "
+                          f"{api['stage']}: {routes} route(s) to the live alias")  # fmt: skip
         traffic = Traffic(f"{server.gateway_url}/Prod", rate=self.options.rate)
         stop = asyncio.Event()
         load = asyncio.create_task(traffic.run(stop))
@@ -227,6 +238,7 @@ class DemoRun:
             "failedRequestsDuringBadRollout": len(bad_window),
             "strategy": self.options.strategy,
             "timeScale": self.options.time_scale,
+            "apis": list(self.apis),
             "releases": [
                 {
                     "name": o.name,

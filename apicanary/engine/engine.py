@@ -1,12 +1,12 @@
 """The embedded local engine: one object that owns the state directory and every service.
 
 ``Engine`` is the composition root of the local AWS: the SQLite store, the code store, the
-worker runtime, the Lambda and API Gateway services, the gateway's request path (which
-follows every committed API Gateway change by swapping its compiled view), the CloudWatch
-metric store and alarm engine, the CloudWatch Logs store with its feeds (worker output and
-stage access logs, drained in the housekeeping), and the telemetry log the rollout
-controller reads. Servers and the
-local platform receive an ``Engine``; nothing else constructs services.
+worker runtime, the Lambda and API Gateway services (REST and HTTP APIs), the gateway's
+request path (which follows every committed API Gateway change by swapping its compiled view),
+the CloudWatch metric store and alarm engine, the CloudWatch Logs store with its feeds (worker
+output and stage access logs, drained in the housekeeping), and the telemetry log the rollout
+controller reads. Servers and the local platform receive an ``Engine``; nothing else
+constructs services.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock, SystemClock
 from apicanary.engine.apigateway.service import ApiGatewayService
+from apicanary.engine.apigatewayv2.service import HttpApiService
 from apicanary.engine.cloudwatch.alarms.service import AlarmEngine
 from apicanary.engine.cloudwatch.feed import MetricFeed
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
@@ -27,6 +28,7 @@ from apicanary.engine.functions.runtime import Runtime
 from apicanary.engine.functions.service import LambdaService
 from apicanary.engine.gateway.access_log import AccessLog
 from apicanary.engine.gateway.gateway import Gateway
+from apicanary.engine.gateway.http_api import HttpApiGateway
 from apicanary.engine.gateway.recording import Recorder, RecordingSettings
 from apicanary.engine.logs.feed import (
     AccessLogFeed,
@@ -108,6 +110,13 @@ class Engine:
         )
         self.gateway.swap(self.apigateway.snapshot())
         self.apigateway.on_change(self.gateway.swap)
+        self.http_apis = HttpApiService(
+            self.store, self.clock, region=region, account_id=account_id
+        )
+        self.http_gateway = HttpApiGateway(self.lambdas.invoker, self.clock, account_id=account_id)
+        self.http_gateway.swap(self.http_apis.snapshot())
+        self.http_apis.on_change(self.http_gateway.swap)
+        self.gateway.serve_http_apis(self.http_gateway)
         self.metrics = MetricStore(self.clock, self.store)
         self.alarms = AlarmEngine(
             self.metrics, self.clock, self.store, region=region, account_id=account_id

@@ -7,7 +7,8 @@ versions they name exist, else without them and a warning), and later only has i
 *published* (shifting traffic to it is a rollout's job, never provisioning's). Each API's routes
 are written with PutRestApi (overwrite) from a generated OpenAPI document, and a new deployment
 is made for the stage only when that document changed (its hash is kept in the deployment
-description). Alarms are put as PutMetricAlarm would.
+description). HTTP APIs are provisioned by :mod:`apicanary.engine.provision_http`. Alarms
+are put as PutMetricAlarm would.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import FunctionConfig
+from apicanary.engine.provision_http import provision_http_api
 from apicanary.project.specs import ApiSpec, FunctionSpec, Project
 
 _DEPLOYMENT_TAG = "apicanary:"
@@ -48,6 +50,7 @@ class ApiReport:
 class ProvisionReport:
     functions: list[FunctionReport] = field(default_factory=list)
     apis: list[ApiReport] = field(default_factory=list)
+    http_apis: list[dict[str, Any]] = field(default_factory=list)  # HTTP APIs (v2)
     alarms: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -55,6 +58,7 @@ class ProvisionReport:
         return {
             "functions": [vars(f) for f in self.functions],
             "apis": [vars(a) for a in self.apis],
+            "httpApis": list(self.http_apis),
             "alarms": list(self.alarms),
             "warnings": list(self.warnings),
         }
@@ -74,6 +78,8 @@ def provision(engine: Engine, project: Project) -> ProvisionReport:
         report.functions.append(_provision_function(engine, spec, report.warnings))
     for api in project.apis:
         report.apis.append(_provision_api(engine, api))
+    for http_api in project.http_apis:
+        report.http_apis.append(provision_http_api(engine.http_apis, http_api))
     for alarm in project.alarms:
         engine.alarms.put_metric_alarm(dict(alarm.put_metric_alarm))
         report.alarms.append(alarm.alarm_name)

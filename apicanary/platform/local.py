@@ -38,7 +38,13 @@ from apicanary.platform.base import (
     TelemetryTarget,
 )
 from apicanary.platform.evidence import EvidenceAccumulator, Observation, Source
-from apicanary.platform.shapes import PROMOTION_OPS, REMOVE_CANARY_OPS, alias_state, stage_state
+from apicanary.platform.shapes import (
+    PROMOTION_OPS,
+    REMOVE_CANARY_OPS,
+    alias_state,
+    http_api_has_no_stage_canary,
+    stage_state,
+)
 
 
 class LocalPlatform:
@@ -97,6 +103,9 @@ class LocalPlatform:
         for api in apis:
             if name_or_id in (api["id"], api["name"]):
                 return str(api["id"])
+        for http_api in self.engine.http_apis.get_apis()["items"]:
+            if name_or_id in (http_api["apiId"], http_api["name"]):
+                raise http_api_has_no_stage_canary(name_or_id, str(http_api["apiId"]))
         known = ", ".join(f"{a['name']} ({a['id']})" for a in apis) or "none"
         raise BadInputError(f"no REST API named or identified {name_or_id!r}; known: {known}")
 

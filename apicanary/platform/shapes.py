@@ -14,7 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from apicanary.errors import BadInputError
 from apicanary.platform.base import AliasState, StageCanaryState
+
+
+def http_api_has_no_stage_canary(name_or_id: str, api_id: str) -> BadInputError:
+    """The refusal of ``--mode stage|both`` on an HTTP API (both backends raise it)."""
+    return BadInputError(
+        f"{name_or_id!r} is an HTTP API ({api_id}): HTTP API stages have no canary on AWS "
+        "(the apigatewayv2 API has no canary settings; canary releases are REST-only)",
+        hint="use alias mode (--mode alias, the default) with the route integrations "
+        "invoking the alias",
+    )
 
 
 def alias_state(function: str, data: Mapping[str, Any]) -> AliasState:

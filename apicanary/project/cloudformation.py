@@ -11,11 +11,13 @@ What is read (the rest is listed once in :attr:`Project.warnings`, never fatal):
   :mod:`apicanary.project.cfn_apis`;
 * CodeDeploy: ``Application`` and ``DeploymentGroup``, as the function's deployment preference —
   :mod:`apicanary.project.cfn_codedeploy`;
-* ``AWS::CloudWatch::Alarm`` — :mod:`apicanary.project.cw_alarm`.
+* ``AWS::CloudWatch::Alarm`` — :mod:`apicanary.project.cw_alarm`;
+* API Gateway HTTP APIs (``AWS::ApiGatewayV2::Api``, ``Route``, ``Integration``, ``Stage``,
+  ``Deployment``) — :mod:`apicanary.project.cfn_httpapi`.
 
-HTTP APIs (``AWS::ApiGatewayV2::*``) are not served yet: they are listed among the warnings,
-and :data:`HTTP_API_PREFIX` is where their loader will plug in. A malformed resource of a type
-that is read raises :class:`~apicanary.errors.TemplateError` naming the resource and property.
+Other ``AWS::ApiGatewayV2::*`` types (authorizers, domain names...) are listed among the
+warnings with the HTTP API prefix. A malformed resource of a type that is read raises
+:class:`~apicanary.errors.TemplateError` naming the resource and property.
 Names follow the SAM loader's local choices (a function or alarm without a name property is
 named by its logical id; ``Ref`` to an API is its logical id).
 """
@@ -31,6 +33,7 @@ from apicanary.project.assemble import alarms_of, project_of
 from apicanary.project.cfn_apis import rest_apis
 from apicanary.project.cfn_code import CodeLocator
 from apicanary.project.cfn_functions import lambda_resources
+from apicanary.project.cfn_httpapi import V2_READ_TYPES, http_apis
 from apicanary.project.cfn_refs import (
     ALIAS,
     API_RESOURCE,
@@ -51,7 +54,7 @@ from apicanary.project.specs import Project
 READ_TYPES: Final = frozenset(
     {
         FUNCTION, VERSION, ALIAS, PERMISSION, REST_API, API_RESOURCE, METHOD, DEPLOYMENT, STAGE,
-        CODEDEPLOY_APPLICATION, DEPLOYMENT_GROUP, ALARM_TYPE,
+        CODEDEPLOY_APPLICATION, DEPLOYMENT_GROUP, ALARM_TYPE, *V2_READ_TYPES,
     }
 )  # fmt: skip
 #: Types that carry nothing the local engine could run or emulate, skipped without a word.
@@ -79,6 +82,7 @@ def load_cloudformation(
     alarms = alarms_of(template)
     warnings = list(lambdas.warnings)
     apis = rest_apis(template, lambdas.functions, warnings)
+    http = http_apis(template, lambdas.functions, warnings)
     return project_of(
         template,
         lambdas.functions,
@@ -86,6 +90,7 @@ def load_cloudformation(
         alarms,
         kind=kind,
         permissions=tuple(lambdas.permissions),
+        http_apis=tuple(http),
         warnings=(*_unsupported(template), *warnings),
     )
 
@@ -102,7 +107,8 @@ def _unsupported(template: CfnTemplate) -> list[str]:
     lines = []
     if http:
         lines.append(
-            "HTTP APIs are not served locally yet: " + ", ".join(f"{t} ×{counts[t]}" for t in http)
+            "HTTP API features not emulated locally (ignored): "
+            + ", ".join(f"{t} ×{counts[t]}" for t in http)
         )
     if other:
         lines.append(

@@ -11,6 +11,13 @@ silently unsafe, and says what to change:
   whose name the AWS managed CodeDeploy role will not invoke (``CodeDeployHook_`` prefix);
 * integrations not alias-qualified: an API route that invokes ``$LATEST`` of a function
   that is released through an alias (the canary would never see API traffic);
+* HTTP API integrations not alias-qualified: an HTTP API route that invokes the unqualified
+  function or ``$LATEST`` of a function released through an alias (HTTP APIs have no stage
+  canary, so the alias is their only release path and such a route never sees the canary);
+* provisioned concurrency on a weighted alias: a function rolled out by alias weights whose
+  alias has ``ProvisionedConcurrencyConfig`` (while the alias is weighted, AWS refuses
+  provisioned concurrency on it: ``Alias with weights can not be used with Provisioned
+  Concurrency``, quoted in hashicorp/terraform#24957);
 * a DeploymentPreference without AutoPublishAlias (SAM refuses it);
 * invoke permissions missing (CloudFormation and CDK projects, whose Lambda permissions are
   explicit): a route invoking ``function:qualifier`` (each alias a stage variable can select,
@@ -65,6 +72,7 @@ def check_project(project: Project) -> list[Finding]:
                     "named CodeDeployHook_*; rename it or give CodeDeploy your own role",
                 ))  # fmt: skip
     findings += _route_findings(project)
+    findings += _http_api_findings(project)
     if project.kind != "sam":
         findings += _permission_findings(project)
     if not any(f.level != "ok" for f in findings):
@@ -139,6 +147,36 @@ def _route_findings(project: Project) -> list[Finding]:
                     f"{spec.auto_publish_alias}", f"invoke {spec.function_name}:"
                     f"{spec.auto_publish_alias} (or ${{stageVariables.lambdaAlias}})",
                 ))  # fmt: skip
+    return findings
+
+
+def _http_api_findings(project: Project) -> list[Finding]:
+    by_id = {f.logical_id: f for f in project.functions}
+    findings = []
+    for api in project.http_apis:
+        for route in api.routes:
+            spec = by_id.get(route.integration.function or "")
+            if spec is None or not spec.auto_publish_alias:
+                continue
+            if route.integration.qualifier in (None, "$LATEST"):
+                findings.append(Finding(
+                    "error", "http-integration", f"{route.route_key} on HTTP API {api.name} "
+                    f"invokes {spec.logical_id} {route.integration.qualifier or 'unqualified'} "
+                    f"($LATEST), not its alias {spec.auto_publish_alias}: no rollout reaches it",
+                    f"make the integration invoke {spec.function_name}:"
+                    f"{spec.auto_publish_alias} (HTTP API stages have no canary: the alias is "
+                    "the release path)",
+                ))  # fmt: skip
+    for spec in project.functions:
+        if spec.provisioned_concurrency and spec.deployment_preference is not None:
+            findings.append(Finding(
+                "warning", "provisioned-concurrency", f"{spec.logical_id}: alias "
+                f"{spec.auto_publish_alias} has provisioned concurrency and is rolled out by "
+                "weights: while it is weighted AWS refuses provisioned concurrency on it "
+                "('Alias with weights can not be used with Provisioned Concurrency')",
+                "do not change the provisioned concurrency during a rollout, or release this "
+                "function AllAtOnce",
+            ))  # fmt: skip
     return findings
 
 

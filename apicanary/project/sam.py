@@ -1,7 +1,8 @@
 """Load a SAM template into the frozen specs the engine runs.
 
 :func:`load_sam` reads ``AWS::Serverless::Function``, ``AWS::Serverless::Api`` (and SAM's
-implicit ``ServerlessRestApi``) and ``AWS::CloudWatch::Alarm`` resources, merges ``Globals``
+implicit ``ServerlessRestApi``), ``AWS::Serverless::HttpApi`` (and ``ServerlessHttpApi``:
+:mod:`~apicanary.project.sam_httpapi`) and ``AWS::CloudWatch::Alarm`` resources, merges ``Globals``
 the way SAM does, resolves intrinsics for the local stack (see
 :mod:`apicanary.project.intrinsics`) and validates what the engine relies on. Other resource
 types are ignored. Every problem raises :class:`~apicanary.errors.TemplateError` worded
@@ -34,6 +35,7 @@ from apicanary.project.assemble import alarms_of, check_unique, project_of
 from apicanary.project.intrinsics import API_TYPE, StackContext
 from apicanary.project.sam_apis import api_spec, implicit_api_spec
 from apicanary.project.sam_functions import function_spec
+from apicanary.project.sam_httpapi import http_api_specs
 from apicanary.project.sam_template import SamTemplate
 from apicanary.project.specs import Project
 
@@ -49,4 +51,5 @@ def load_sam(
     apis = [api_spec(template, lid, functions) for lid in template.ids_of(API_TYPE)]
     if template.implicit:
         apis.append(implicit_api_spec(template, functions))
-    return project_of(template, functions, apis, alarms, kind="sam")
+    http_apis = tuple(http_api_specs(template, functions))
+    return project_of(template, functions, apis, alarms, kind="sam", http_apis=http_apis)

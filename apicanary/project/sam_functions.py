@@ -67,7 +67,17 @@ def function_spec(template: SamTemplate, lid: str) -> FunctionSpec:
         auto_publish_alias=alias,
         deployment_preference=_deployment_preference(template.resolver, props, alias),
         api_events=_api_events(template, props),
+        provisioned_concurrency=_provisioned_concurrency(props),
     )
+
+
+def _provisioned_concurrency(props: Props) -> int | None:
+    config = props.get("ProvisionedConcurrencyConfig")
+    if config is None:
+        return None
+    path = props.path("ProvisionedConcurrencyConfig")
+    value = as_mapping(config, path).get("ProvisionedConcurrentExecutions")
+    return as_int(value, child(path, "ProvisionedConcurrentExecutions"), low=1)
 
 
 def checked_function_name(resolver: Resolver, lid: str, props: Props) -> str:

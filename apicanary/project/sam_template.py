@@ -54,6 +54,7 @@ class SamTemplate:
         self.parameters = resolve_parameters(self.template.get("Parameters"), overrides)
         self.function_globals = globals_section(self.template, "Function")
         self.api_globals = globals_section(self.template, "Api")
+        self.http_api_globals = globals_section(self.template, "HttpApi")
         self.function_ids = self.ids_of(FUNCTION_TYPE)
         merged = {
             lid: merge_globals(self.function_globals, self.local_properties(lid))

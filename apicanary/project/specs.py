@@ -32,6 +32,7 @@ PREDEFINED_DEPLOYMENT_TYPES: Final = (
 )
 
 IMPLICIT_API_ID: Final = "ServerlessRestApi"
+IMPLICIT_HTTP_API_ID: Final = "ServerlessHttpApi"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class FunctionSpec:
     deployment_preference: DeploymentPreferenceSpec | None = None
     api_events: tuple[ApiEventSpec, ...] = ()
     alias_weights: Mapping[str, float] = field(default_factory=dict, hash=False)
+    #: SAM ``ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions`` (on the alias);
+    #: read for ``doctor`` only: the engine does not emulate provisioned concurrency
+    provisioned_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,36 @@ class ApiSpec:
 
 
 @dataclass(frozen=True)
+class HttpRouteSpec:
+    """One route of an HTTP API: its key and integration.
+
+    ``route_key`` is ``"GET /items/{id}"``, ``"ANY /{proxy+}"`` or ``"$default"``;
+    ``payload_format_version`` is ``"2.0"`` (SAM's default for ``HttpApi`` events) or ``"1.0"``.
+    """
+
+    route_key: str
+    integration: IntegrationSpec
+    payload_format_version: str = "2.0"
+
+
+@dataclass(frozen=True)
+class HttpApiSpec:
+    """An HTTP API (API Gateway v2) with its one stage: an ``AWS::Serverless::HttpApi``, SAM's
+    implicit ``ServerlessHttpApi``, or ``AWS::ApiGatewayV2::*`` resources.
+
+    ``stage_name`` is ``$default`` unless the template names one (served without a path
+    prefix then). HTTP API stages have no canary: release by alias weights.
+    """
+
+    logical_id: str
+    name: str
+    stage_name: str = "$default"
+    variables: Mapping[str, str] = field(default_factory=dict, hash=False)
+    routes: tuple[HttpRouteSpec, ...] = ()
+    implicit: bool = False
+
+
+@dataclass(frozen=True)
 class AlarmSpec:
     """An ``AWS::CloudWatch::Alarm``; ``put_metric_alarm`` is PutMetricAlarm's input."""
 
@@ -207,6 +241,7 @@ class Project:
     kind: str = "sam"
     permissions: tuple[PermissionSpec, ...] = ()
     warnings: tuple[str, ...] = ()
+    http_apis: tuple[HttpApiSpec, ...] = ()
 
     def function(self, name: str) -> FunctionSpec:
         """The function whose logical id or function name is ``name`` (BadInputError if none)."""
@@ -221,6 +256,10 @@ class Project:
             if name in (spec.logical_id, spec.name):
                 return spec
         raise _missing("API", name, [a.logical_id for a in self.apis], self)
+
+    def http_api(self, name: str) -> HttpApiSpec | None:
+        """The HTTP API whose logical id or name is ``name``, or None."""
+        return next((a for a in self.http_apis if name in (a.logical_id, a.name)), None)
 
     def alarm(self, name: str) -> AlarmSpec:
         """The alarm whose logical id or alarm name is ``name`` (BadInputError if none)."""

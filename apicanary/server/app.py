@@ -105,6 +105,9 @@ class LocalServer:
         for api in self.report.apis:
             for route in api.routes:
                 routes.append(f"{route}  (api {api.api_id})")
+        for http_api in self.report.http_apis:
+            for key in http_api["routes"]:
+                routes.append(f"{key}  (HTTP API {http_api['api_id']})")
         return {
             "version": __version__,
             "gatewayUrl": self.gateway_url,

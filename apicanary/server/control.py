@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from apicanary import __version__
 from apicanary.engine.engine import Engine
 from apicanary.errors import AwsApiError
-from apicanary.server import apigateway_api, lambda_api, prometheus
+from apicanary.server import apigateway_api, apigatewayv2_api, lambda_api, prometheus
 from apicanary.server.awshttp import aws_error_handler, error_response, json_response
 from apicanary.server.cloudwatch import api as cloudwatch_api
 from apicanary.server.cloudwatch.backend import EngineCloudWatch
@@ -35,12 +35,14 @@ def build_control_app(engine: Engine, extra_routes: Sequence[BaseRoute] = ()) ->
                 "stateDir": str(engine.state_dir),
                 "functions": len(engine.lambdas.view.functions),
                 "restApis": len(engine.gateway.view.apis),
+                "httpApis": len(engine.http_gateway.view.apis),
             }
         )
 
     routes: list[BaseRoute] = [Route("/_apicanary/health", health, methods=["GET"])]
     routes += lambda_api.routes(engine.lambdas)
     routes += apigateway_api.routes(engine.apigateway)
+    routes += apigatewayv2_api.routes(engine.http_apis)
     routes += list(extra_routes)
     routes += prometheus.routes(engine)
     # Before CloudWatch's POST /: this route matches only an X-Amz-Target of Logs_20140328.

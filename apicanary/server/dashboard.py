@@ -9,7 +9,7 @@ clock reading (no I/O of its own beyond reading the engine), so it is unit-teste
 View-model shape (``generatedAt`` and every time are epoch seconds)::
 
     {"generatedAt", "window": {"minutes", "period", "start", "end"},
-     "apis": [{"id", "name", "stages": [{"name", "deploymentId", "variables",
+     "apis": [{"id", "name", "kind": "REST"|"HTTP", "stages": [{"name", "deploymentId", "variables",
                "canary": null | {"percentTraffic", "deploymentId", "stageVariableOverrides",
                                  "useStageCache"}}]}],
      "functions": [{"name", "versions": ["1", "2"], "reservedConcurrency",
@@ -41,6 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from apicanary.engine.apigateway.service import ApiGatewayService
+from apicanary.engine.apigatewayv2.service import HttpApiService
 from apicanary.engine.cloudwatch.metrics.store import MetricStore
 from apicanary.engine.engine import Engine
 from apicanary.engine.functions.model import AliasState, LambdaView
@@ -99,7 +100,7 @@ def build_view(
     return {
         "generatedAt": now,
         "window": {"minutes": minutes, "period": period, "start": start, "end": end},
-        "apis": apis_view(engine.apigateway),
+        "apis": apis_view(engine.apigateway) + http_apis_view(engine.http_apis),
         "functions": functions_view(view),
         "rollouts": {"active": active, "past": past},
         "series": series_view(engine.metrics, view, active, start=start, end=end, period=period),
@@ -124,7 +125,34 @@ def apis_view(service: ApiGatewayService) -> list[dict[str, Any]]:
             {
                 "id": api["id"],
                 "name": api.get("name", ""),
+                "kind": "REST",
                 "stages": [_stage(s) for s in sorted(stages, key=lambda s: str(s["stageName"]))],
+            }
+        )
+    return out
+
+
+def http_apis_view(service: HttpApiService) -> list[dict[str, Any]]:
+    """Every HTTP API (v2) with its stages; their ``canary`` is always null (HTTP API stages
+    have none: they are released by alias weights)."""
+    out: list[dict[str, Any]] = []
+    apis = service.get_apis()["items"]
+    for api in sorted(apis, key=lambda a: (str(a.get("name", "")), str(a["apiId"]))):
+        stages = service.get_stages(str(api["apiId"]))["items"]
+        out.append(
+            {
+                "id": api["apiId"],
+                "name": api.get("name", ""),
+                "kind": "HTTP",
+                "stages": [
+                    {
+                        "name": stage["stageName"],
+                        "deploymentId": stage.get("deploymentId"),
+                        "variables": dict(stage.get("stageVariables") or {}),
+                        "canary": None,
+                    }
+                    for stage in sorted(stages, key=lambda s: str(s["stageName"]))
+                ],
             }
         )
     return out

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from apicanary.engine.functions.service import LambdaService
+from apicanary.errors import AwsApiError
 from apicanary.server.awshttp import json_response, read_json
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -145,6 +146,17 @@ def routes(service: LambdaService) -> list[BaseRoute]:
     async def get_policy(request: Request) -> Response:
         return json_response(service.get_policy(name(request), qualifier(request)))
 
+    async def get_provisioned_concurrency(request: Request) -> Response:
+        # the engine does not emulate provisioned concurrency: the function (or alias) must
+        # exist, and none is ever configured (doctor --backend aws asks)
+        service.get_function_configuration(name(request), qualifier(request))
+        raise AwsApiError(
+            "ProvisionedConcurrencyConfigNotFoundException",
+            "No Provisioned Concurrency Config found for this function",
+            404,
+            {"Type": "User"},
+        )
+
     return [
         Route("/2015-03-31/functions", create_function, methods=["POST"]),
         Route("/2015-03-31/functions/", list_functions, methods=["GET"]),
@@ -171,6 +183,11 @@ def routes(service: LambdaService) -> list[BaseRoute]:
             methods=["DELETE"],
         ),
         Route("/2019-09-30/functions/{FunctionName}/concurrency", get_concurrency, methods=["GET"]),
+        Route(
+            "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
+            get_provisioned_concurrency,
+            methods=["GET"],
+        ),
     ]
 
 

@@ -31,5 +31,8 @@ def test_demo_promotes_the_good_release_and_rolls_back_the_bad(tmp_path: Path) -
     # period) can win when its period happens to close just after the first failures
     bad = summary["releases"][1]
     assert "canary error rate" in bad["reason"] or "alarm in ALARM" in bad["reason"]
+    # the example's HTTP API is listed beside its REST API
+    kinds_and_names = {(api["kind"], api["name"]) for api in summary["apis"]}
+    assert kinds_and_names == {("REST", "ServerlessRestApi"), ("HTTP", "ServerlessHttpApi")}
     page = report.read_text()
     assert page.count("<svg") == 3 and bad["reason"] in page

@@ -33,7 +33,7 @@ class Clients:
             s: boto3.client(
                 s, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
             )
-            for s in ("sts", "iam", "lambda", "apigateway", "cloudwatch", "logs")
+            for s in ("sts", "iam", "lambda", "apigateway", "apigatewayv2", "cloudwatch", "logs")
         }
         self.stubs = {s: Stubber(c) for s, c in self.clients.items()}
 
@@ -169,6 +169,7 @@ def _stub_all(
     s["apigateway"].add_response("get_stage", stage, {"restApiId": "api1", "stageName": "prod"})
     if not unqualified:
         _stub_policies(c, canary, permission_for)
+    _stub_http_apis(c, http_qualifier=None if unqualified else "live", provisioned=split)
     config: dict[str, Any] = {"FunctionName": "fn"}
     if access_log:
         config["LoggingConfig"] = {"LogFormat": "JSON", "LogGroup": "/aws/lambda/fn"}
@@ -178,6 +179,28 @@ def _stub_all(
         }
     s["lambda"].add_response("get_function_configuration", config, {"FunctionName": "fn"})
     s["apigateway"].add_response("get_stage", stage, {"restApiId": "api1", "stageName": "prod"})
+
+
+def _stub_http_apis(c: Clients, *, http_qualifier: str | None, provisioned: bool) -> None:
+    """One HTTP API whose integration invokes fn (qualified or not); provisioned concurrency."""
+    s = c.stubs
+    api = {"ApiId": "h1", "Name": "shop", "ProtocolType": "HTTP", "RouteSelectionExpression": "x"}
+    s["apigatewayv2"].add_response("get_apis", {"Items": [api]}, {})
+    arn = "arn:aws:lambda:us-east-1:1:function:fn" + (
+        f":{http_qualifier}" if http_qualifier else ""
+    )
+    integration = {"IntegrationId": "i1", "IntegrationType": "AWS_PROXY", "IntegrationUri": arn}
+    s["apigatewayv2"].add_response("get_integrations", {"Items": [integration]}, {"ApiId": "h1"})
+    params = {"FunctionName": "fn", "Qualifier": "live"}
+    if provisioned:
+        answer = {"RequestedProvisionedConcurrentExecutions": 5, "Status": "READY"}
+        s["lambda"].add_response("get_provisioned_concurrency_config", answer, params)
+    else:
+        s["lambda"].add_client_error(
+            "get_provisioned_concurrency_config", "ProvisionedConcurrencyConfigNotFoundException",
+            "No Provisioned Concurrency Config found for this function", 404,
+            expected_params=params,
+        )  # fmt: skip
 
 
 def _stub_policies(c: Clients, canary: bool, permission_for: set[str]) -> None:
@@ -219,6 +242,7 @@ def test_a_clean_setup(clients: Clients) -> None:
         "alarms",
         "integration",
         "invoke-permission",
+        "http-integration",
         "log-format",
         "access-log",
     ]
@@ -255,6 +279,8 @@ def test_every_problem_is_reported(clients: Clients) -> None:
     assert levels["log-format"] == ["ok"] and "JSON adds" in found["log-format"][0].message
     assert levels["access-log"] == ["error"]
     assert "writes no access log" in found["access-log"][0].message
+    assert levels["provisioned-concurrency"] == ["warning"]
+    assert "Alias with weights" in found["provisioned-concurrency"][0].message
 
 
 def test_unqualified_integration(clients: Clients) -> None:
@@ -270,6 +296,9 @@ def test_unqualified_integration(clients: Clients) -> None:
     found = _by_check(run_checks(clients, TARGET, now=0))
     assert found["integration"][0].level == "error"
     assert "ANY /{proxy+}" in found["integration"][0].message
+    (http,) = found["http-integration"]
+    assert http.level == "error" and "shop (i1) invoke fn unqualified" in http.message
+    assert "HTTP API stages have no canary" in http.hint
 
 
 def test_identity_failure_stops_early(clients: Clients) -> None:

@@ -160,12 +160,13 @@ def test_unsupported_types_are_listed_once_by_type(tmp_path: Path) -> None:
         "RoleA": role, "RoleB": role, "Table": {"Type": "AWS::DynamoDB::Table"},
         "Meta": {"Type": "AWS::CDK::Metadata"},
         "Http": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
-        "HttpStage": {"Type": "AWS::ApiGatewayV2::Stage"},
+        "HttpAuth": {"Type": "AWS::ApiGatewayV2::Authorizer"},
     })  # fmt: skip
     assert load(tmp_path, body).warnings == (
-        "HTTP APIs are not served locally yet: AWS::ApiGatewayV2::Api ×1, "
-        "AWS::ApiGatewayV2::Stage ×1",
+        "HTTP API features not emulated locally (ignored): AWS::ApiGatewayV2::Authorizer ×1",
         "not emulated locally (ignored): AWS::DynamoDB::Table ×1, AWS::IAM::Role ×2",
+        "Resources.Http (AWS::ApiGatewayV2::Api): not served (it has no stage: add an "
+        "AWS::ApiGatewayV2::Stage, e.g. StageName $default with AutoDeploy)",
     )
 
 

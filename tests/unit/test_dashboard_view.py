@@ -82,6 +82,10 @@ def test_functions_apis_and_rollouts(engine: Engine) -> None:
         {"stageName": "prod",
          "canarySettings": {"percentTraffic": 10, "stageVariableOverrides": {"alias": "canary"}}},
     )["id"]  # fmt: skip
+    http = engine.http_apis.create_api(
+        {"name": "notes", "protocolType": "HTTP",
+         "target": "arn:aws:lambda:us-east-1:123456789012:function:api:live"}
+    )  # fmt: skip
     documents = [
         rollout("old", terminal=True, ended=T0 - 100),
         rollout("now", terminal=False),
@@ -93,12 +97,17 @@ def test_functions_apis_and_rollouts(engine: Engine) -> None:
         {"name": "api", "versions": ["1", "2"], "reservedConcurrency": None,
          "aliases": [{"name": "live", "version": "1", "weights": {"1": 80.0, "2": 20.0}}]},
     ]  # fmt: skip
+    http_deployment = engine.http_apis.get_stage(http["apiId"], "$default")["deploymentId"]
     assert view["apis"] == [
-        {"id": api.id, "name": "shop",
+        {"id": api.id, "name": "shop", "kind": "REST",
          "stages": [{"name": "prod", "deploymentId": stable, "variables": {"alias": "live"},
                      "canary": {"percentTraffic": 10.0, "deploymentId": canary,
                                 "stageVariableOverrides": {"alias": "canary"},
                                 "useStageCache": False}}]},
+        # HTTP APIs beside REST ones; their stages never have a canary
+        {"id": http["apiId"], "name": "notes", "kind": "HTTP",
+         "stages": [{"name": "$default", "deploymentId": http_deployment, "variables": {},
+                     "canary": None}]},
     ]  # fmt: skip
     assert [d["id"] for d in view["rollouts"]["active"]] == ["now"]
     assert [d["id"] for d in view["rollouts"]["past"]] == ["newer", "old"]  # latest end first

@@ -7,7 +7,9 @@ unqualified) and, for alias invocations, ``{FunctionName, Resource, ExecutedVers
 
 AWS/ApiGateway (§2.8): ``Count``, ``4XXError``, ``5XXError`` (0/1), ``Latency``,
 ``IntegrationLatency`` (ms) under ``{ApiName}`` and ``{ApiName, Stage}``, canary requests under
-``Stage = "<stage>/Canary"`` (§2.5's observed form).
+``Stage = "<stage>/Canary"`` (§2.5's observed form). HTTP APIs (v2) use their own names and
+dimensions: ``Count``, ``4xx``, ``5xx``, ``Latency``, ``IntegrationLatency`` under ``{ApiId}``
+and ``{ApiId, Stage}`` (docs/aws-semantics.md, "HTTP APIs").
 
 The hot path only appends the record to a list (:meth:`MetricFeed.add`); :meth:`drain` turns
 everything pending into points and ingests them in one ``put_many``; the engine calls it a few
@@ -86,7 +88,31 @@ def lambda_points(record: LambdaInvocation) -> list[Point]:
     return points
 
 
+@lru_cache(maxsize=1024)
+def _http_dimension_sets(api_id: str, stage: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    return ((("ApiId", api_id),), (("ApiId", api_id), ("Stage", stage)))
+
+
+def http_api_points(record: RequestRecord) -> list[Point]:
+    """An HTTP API request's AWS/ApiGateway points (``4xx``/``5xx``, under ``ApiId``)."""
+    at = record.timestamp
+    client_error = 1.0 if 400 <= record.status < 500 else 0.0
+    server_error = 1.0 if record.status >= 500 else 0.0
+    points: list[Point] = []
+    for dims in _http_dimension_sets(record.api_id, record.stage):
+        points.append((_key(APIGW, "Count", dims), at, 1.0, COUNT))
+        points.append((_key(APIGW, "4xx", dims), at, client_error, COUNT))
+        points.append((_key(APIGW, "5xx", dims), at, server_error, COUNT))
+        points.append((_key(APIGW, "Latency", dims), at, record.latency_ms, MS))
+        points.append(
+            (_key(APIGW, "IntegrationLatency", dims), at, record.integration_latency_ms, MS)
+        )
+    return points
+
+
 def gateway_points(record: RequestRecord) -> list[Point]:
+    if record.api_kind == "HTTP":
+        return http_api_points(record)
     at = record.timestamp
     client_error = 1.0 if 400 <= record.status < 500 else 0.0
     server_error = 1.0 if record.status >= 500 else 0.0

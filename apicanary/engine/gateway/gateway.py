@@ -39,6 +39,7 @@ from apicanary.engine.gateway.compiled import (
     compile_gateway,
 )
 from apicanary.engine.gateway.events import build_rest_v1_event
+from apicanary.engine.gateway.http_api import HttpApiGateway
 from apicanary.engine.gateway.inflight import InFlight
 from apicanary.engine.gateway.messages import (
     GatewayReply,
@@ -77,6 +78,7 @@ class Gateway:
         self._listeners: list[RecordListener] = []
         self._tap: RequestTap | None = None
         self.inflight = InFlight(clock)  # read by the rollout's evidence watermark
+        self._http: HttpApiGateway | None = None
 
     @property
     def view(self) -> CompiledGateway:
@@ -85,6 +87,10 @@ class Gateway:
     def swap(self, snapshot: GatewaySnapshot) -> None:
         """Install the control plane's new state; requests already running keep the old one."""
         self._view = compile_gateway(snapshot, self._view)
+
+    def serve_http_apis(self, http: HttpApiGateway) -> None:
+        """Hand requests for HTTP APIs (v2) to ``http`` (see :meth:`HttpApiGateway.select`)."""
+        self._http = http
 
     def add_listener(self, listener: RecordListener) -> None:
         self._listeners.append(listener)
@@ -107,6 +113,13 @@ class Gateway:
         self, request: GatewayRequest, started: float, timestamp: float, request_id: str
     ) -> GatewayReply:
         view = self._view
+        http = self._http
+        if http is not None and http.view.apis:  # the one seam to the HTTP API path
+            http_api = http.select(request, len(view.apis))
+            if http_api is not None:
+                return await http.handle(http_api, request, self._listeners, self._tap)
+            if not view.apis:
+                return http.unselected()
         api, path = self._select_api(view, request)
         if api is None:
             return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))

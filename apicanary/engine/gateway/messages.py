@@ -83,6 +83,7 @@ class RequestRecord(NamedTuple):
     path: str = ""  # the request path with the stage prefix, as $context.path
     query_string: str = ""  # raw, as received (a local extension: AWS has no such variable)
     source_ip: str = ""  # the client's address, as $context.identity.sourceIp
+    api_kind: str = "REST"  # "HTTP" for an HTTP API (v2): its metrics use ApiId dimensions
 
 
 RecordListener = Callable[[RequestRecord], None]

@@ -31,6 +31,7 @@ class AwsClients:
     cloudwatch: Any
     hook_client: Callable[[float], Any] | None = None
     logs: Any = None  # CloudWatch Logs: per-request evidence (None: metrics only)
+    apigatewayv2: Any = None  # HTTP APIs: to tell them apart (stage mode) and for doctor
 
 
 def make_session(*, region: str | None = None, profile: str | None = None) -> Any:
@@ -85,4 +86,5 @@ def make_clients(
         cloudwatch=client("cloudwatch"),
         hook_client=hook_client,
         logs=client("logs", logs_config),
+        apigatewayv2=client("apigatewayv2"),
     )

@@ -67,6 +67,7 @@ from apicanary.platform.shapes import (
     REMOVE_CANARY_OPS,
     alias_state,
     canary_patch,
+    http_api_has_no_stage_canary,
     stage_state,
 )
 
@@ -271,6 +272,10 @@ class AwsPlatform:
                 f"{len(named)} REST APIs are named {name_or_id!r} ({ids})",
                 hint="pass the API id with --api",
             )
+        if self.clients.apigatewayv2 is not None:
+            for http_api in paginate(self.clients.apigatewayv2, "get_apis", "Items"):
+                if name_or_id in (http_api.get("ApiId"), http_api.get("Name")):
+                    raise http_api_has_no_stage_canary(name_or_id, str(http_api.get("ApiId")))
         known = ", ".join(sorted(f"{api.get('name')} ({api.get('id')})" for api in apis)) or "none"
         raise BadInputError(
             f"no REST API is named or has the id {name_or_id!r}; the APIs here: {known}",

@@ -16,6 +16,10 @@ Checks, in order:
 ``log-format``        the function's log format, and what JSON adds (:mod:`.logs`).
 ``access-log``        stage mode: an access log whose format carries what the reader needs
                       (:mod:`.logs`).
+``http-integration``  every HTTP API integration calling the function names an alias
+                      (:mod:`.http_api`).
+``provisioned-concurrency`` the alias a rollout weights has no provisioned concurrency
+                      (:mod:`.http_api`).
 """
 
 import time
@@ -29,6 +33,11 @@ from apicanary.platform.aws.doctor.api import (
     check_invoke_permissions,
     function_integrations,
     selectable_aliases,
+)
+from apicanary.platform.aws.doctor.http_api import (
+    check_http_api,
+    check_http_integrations,
+    check_provisioned_concurrency,
 )
 from apicanary.platform.aws.doctor.logs import check_logs
 from apicanary.platform.aws.doctor.permissions import (
@@ -57,6 +66,7 @@ def run_checks(
     findings += check_stage_canary(client("apigateway"), target)
     findings += check_alarms(client("cloudwatch"), target.alarms)
     findings += check_api(client, target)
+    findings += check_http_api(client, target)
     findings += check_logs(client, target)
     return findings
 
@@ -69,10 +79,13 @@ __all__ = [
     "check_alarms",
     "check_alias",
     "check_api",
+    "check_http_api",
+    "check_http_integrations",
     "check_integrations",
     "check_invoke_permissions",
     "check_logs",
     "check_permissions",
+    "check_provisioned_concurrency",
     "check_stage_canary",
     "function_integrations",
     "principal_arn",
