@@ -126,7 +126,13 @@ class RehearsalPlatform(LocalPlatform):
 
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
         log = self.engine.telemetry
-        start = log.cursor if cursor is None else int(cursor)
+        # the local platform's cursor is {"log": uid, "at": position} (platform/local.py)
+        if cursor is None:
+            start = log.cursor
+        elif isinstance(cursor, dict):
+            start = int(cursor.get("at") or 0) if cursor.get("log") == log.uid else 0
+        else:
+            start = int(cursor)
         durations = {
             r.request_id: r.duration_ms
             for r in log.since(start).records
