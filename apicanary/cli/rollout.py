@@ -243,7 +243,63 @@ def abort(rollout_id: str | None, function: str | None, alias: str, **options: A
 
 
 rollout.add_command(_intent_command("pause", "Hold the rollout where it is."))
-rollout.add_command(_intent_command("resume", "Continue a paused or waiting rollout."))
+
+
+@rollout.command()
+@click.argument("rollout_id", required=False)
+@click.option(
+    "--function",
+    "-f",
+    default=None,
+    help="With --backend aws and no id: the rollout recorded on AWS for this alias.",
+)
+@click.option("--alias", "-a", default="live", show_default=True)
+@click.option("--api", default=None, help="With --backend aws and no id: a stage-mode rollout.")
+@click.option("--stage", default=None, help="The stage of --api.")
+@click.option(
+    "--wait/--no-wait",
+    default=None,
+    help="Drive it here until it ends (default: yes with --backend aws).",
+)
+@backend_options
+@output_option
+def resume(
+    rollout_id: str | None,
+    function: str | None,
+    alias: str,
+    api: str | None,
+    stage: str | None,
+    wait: bool | None,
+    **options: Any,
+) -> None:
+    """Continue a paused or waiting rollout; or take over one recorded on AWS.
+
+    With an id, the paused or waiting rollout continues (an intent, as for pause). With
+    ``--backend aws`` and ``--function/--alias`` (or ``--api/--stage``) and no id, the
+    rollout recorded on AWS is picked up on this machine, even without its journal (the
+    machine that ran it died): its strategy, step and start time come from AWS, its evidence
+    since the start is read again from CloudWatch Logs, and it is driven to its end here.
+    """  # fmt: skip
+    backend = open_backend(options)
+    if rollout_id is not None:
+        document = backend.intent(rollout_id, "resume")
+        emit(
+            {"rolloutId": document.get("id", rollout_id), "intent": "resume"},
+            "resume: asked; the controller acts on its next tick",
+        )
+        return
+    if function is None and not (api and stage):
+        raise BadInputError(
+            "give a ROLLOUT_ID, or --backend aws with --function/--alias or --api and --stage"
+        )
+    document = backend.adopt(function=function, alias=alias, api=api, stage=stage)
+    if document.get("terminal"):
+        finish(document)
+        return
+    if not (wait if wait is not None else backend.waits_by_default):
+        emit(document, lambda d: f"rollout {d['id']} taken over: {d['status']}")
+        return
+    finish(watch(backend, document["id"]))
 
 
 @rollout.command()

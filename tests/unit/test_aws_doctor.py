@@ -16,6 +16,7 @@ from apicanary.platform.aws.doctor import (
     principal_arn,
     run_checks,
 )
+from apicanary.platform.aws.doctor.logs import RECOMMENDED_FORMAT
 from apicanary.platform.marker import Marker, encode
 from apicanary.project.findings import Finding
 
@@ -32,7 +33,7 @@ class Clients:
             s: boto3.client(
                 s, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
             )
-            for s in ("sts", "iam", "lambda", "apigateway", "apigatewayv2", "cloudwatch")
+            for s in ("sts", "iam", "lambda", "apigateway", "apigatewayv2", "cloudwatch", "logs")
         }
         self.stubs = {s: Stubber(c) for s, c in self.clients.items()}
 
@@ -69,6 +70,7 @@ def _stub_all(
     alarm: str,
     unqualified: bool,
     permission_for: set[str],
+    access_log: bool = True,
 ) -> None:
     s = c.stubs
     s["sts"].add_response(
@@ -84,6 +86,11 @@ def _stub_all(
         s["lambda"].add_response("get_function", {}, {"FunctionName": "fn"})
         s["cloudwatch"].add_response("describe_alarms", {}, {"MaxRecords": 1})
         s["cloudwatch"].add_client_error("list_metrics", "AccessDenied", "not you", 403)
+        s["logs"].add_client_error(
+            "filter_log_events",
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        )
         s["apigateway"].add_response(
             "get_stage", {"stageName": "prod"}, {"restApiId": "api1", "stageName": "prod"}
         )
@@ -163,6 +170,15 @@ def _stub_all(
     if not unqualified:
         _stub_policies(c, canary, permission_for)
     _stub_http_apis(c, http_qualifier=None if unqualified else "live", provisioned=split)
+    config: dict[str, Any] = {"FunctionName": "fn"}
+    if access_log:
+        config["LoggingConfig"] = {"LogFormat": "JSON", "LogGroup": "/aws/lambda/fn"}
+        stage["accessLogSettings"] = {
+            "destinationArn": "arn:aws:logs:us-east-1:1:log-group:api-prod",
+            "format": RECOMMENDED_FORMAT,
+        }
+    s["lambda"].add_response("get_function_configuration", config, {"FunctionName": "fn"})
+    s["apigateway"].add_response("get_stage", stage, {"restApiId": "api1", "stageName": "prod"})
 
 
 def _stub_http_apis(c: Clients, *, http_qualifier: str | None, provisioned: bool) -> None:
@@ -227,6 +243,8 @@ def test_a_clean_setup(clients: Clients) -> None:
         "integration",
         "invoke-permission",
         "http-integration",
+        "log-format",
+        "access-log",
     ]
 
 
@@ -239,6 +257,7 @@ def test_every_problem_is_reported(clients: Clients) -> None:
         alarm="ALARM",
         unqualified=False,
         permission_for={"live"},
+        access_log=False,
     )
     found = _by_check(run_checks(clients, TARGET, now=1000))
     levels = {check: [f.level for f in fs] for check, fs in found.items()}
@@ -257,6 +276,9 @@ def test_every_problem_is_reported(clients: Clients) -> None:
     assert "add-permission" in next(
         f.hint for f in found["invoke-permission"] if f.level == "error"
     )
+    assert levels["log-format"] == ["ok"] and "JSON adds" in found["log-format"][0].message
+    assert levels["access-log"] == ["error"]
+    assert "writes no access log" in found["access-log"][0].message
     assert levels["provisioned-concurrency"] == ["warning"]
     assert "Alias with weights" in found["provisioned-concurrency"][0].message
 
@@ -294,3 +316,32 @@ def test_pure_helpers() -> None:
     assert not allows_apigateway(_policy("x")["Policy"], "api2")
     assert allows_apigateway(_policy("x")["Policy"], None)
     assert not allows_apigateway(json.dumps({"Statement": []}), "api1")
+
+
+class _Stage:
+    def __init__(self, fmt: str | None) -> None:
+        self.fmt = fmt
+
+    def get_stage(self, **_: Any) -> dict[str, Any]:
+        settings = {"destinationArn": "arn:aws:logs:us-east-1:1:log-group:g", "format": self.fmt}
+        return {"stageName": "prod", "accessLogSettings": settings if self.fmt else {}}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "level", "words"),
+    [
+        ('{"id":"$context.requestId"}', "error", "lacks $context.status"),
+        (
+            "$context.requestId $context.status $context.responseLatency",
+            "warning",
+            "cold starts count",
+        ),
+        (RECOMMENDED_FORMAT, "ok", "every field"),
+    ],
+)
+def test_access_log_format_checks(fmt: str, level: str, words: str) -> None:
+    from apicanary.platform.aws.doctor.logs import check_access_log
+
+    [finding] = check_access_log(_Stage(fmt), TARGET)
+    assert (finding.check, finding.level) == ("access-log", level)
+    assert words in finding.message

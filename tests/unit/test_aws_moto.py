@@ -125,7 +125,7 @@ def _put(cw: Any, metric: str, version: str, at: float, value: float) -> None:
 def test_telemetry_from_metric_data(moto_env: tuple[AwsPlatform, VirtualClock]) -> None:
     platform, clock = moto_env
     target = TelemetryTarget("fn", "live", stable_version="1", canary_version="2")
-    first = platform.read_telemetry(target, None)
+    first = platform.cloudwatch.read_telemetry(target, None)
     start = first.cursor
     cw = boto3.client("cloudwatch", region_name="us-east-1")
     _put(cw, "Invocations", "1", start + 5, 40)
@@ -135,16 +135,16 @@ def test_telemetry_from_metric_data(moto_env: tuple[AwsPlatform, VirtualClock]) 
     _put(cw, "Errors", "2", start + 10, 4)
     _put(cw, "Invocations", "2", start + 70, 3)
     clock.advance(30)  # the first minute is not over
-    assert platform.read_telemetry(target, start).windows == ()
+    assert platform.cloudwatch.read_telemetry(target, start).windows == ()
     clock.advance(270)
-    batch = platform.read_telemetry(target, start)
+    batch = platform.cloudwatch.read_telemetry(target, start)
     assert batch.fresh_until == batch.cursor == start + 120
     assert batch.windows is not None
     assert [
         (w.stable.requests, w.stable.errors, w.canary.requests, w.canary.errors)
         for w in batch.windows
     ] == [(90, 1, 10, 4), (0, 0, 3, 0)]
-    again = platform.read_telemetry(target, batch.cursor)
+    again = platform.cloudwatch.read_telemetry(target, batch.cursor)
     assert again.windows == ()
 
 
@@ -156,14 +156,16 @@ def test_a_minute_is_complete_once_a_later_one_has_data(
     because 180 s of assumed delay outlasted a time-scaled strategy)."""
     platform, clock = moto_env
     target = TelemetryTarget("fn", "live", stable_version="1", canary_version="2")
-    start = platform.read_telemetry(target, None).cursor
+    start = platform.cloudwatch.read_telemetry(target, None).cursor
     cw = boto3.client("cloudwatch", region_name="us-east-1")
     _put(cw, "Invocations", "1", start + 5, 40)
     _put(cw, "Invocations", "2", start + 10, 10)
     _put(cw, "Errors", "2", start + 10, 4)
     clock.advance(65)
-    assert platform.read_telemetry(target, start).fresh_until == start  # no later minute yet
+    assert (
+        platform.cloudwatch.read_telemetry(target, start).fresh_until == start
+    )  # no later minute yet
     _put(cw, "Invocations", "1", start + 61, 7)
-    batch = platform.read_telemetry(target, start)
+    batch = platform.cloudwatch.read_telemetry(target, start)
     assert batch.fresh_until == batch.cursor == start + 60  # 65 s, not 180 + 60
     assert [(w.stable.requests, w.canary.errors) for w in batch.windows or ()] == [(40, 4)]

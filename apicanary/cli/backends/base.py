@@ -44,3 +44,10 @@ class RolloutBackend(Protocol):
     def abort_by_alias(self, function: str, alias: str) -> dict[str, Any]:
         """Roll back the rollout whose marker is on ``function:alias`` (AWS only)."""
         ...
+
+    def adopt(
+        self, *, function: str | None, alias: str, api: str | None = None, stage: str | None = None
+    ) -> Document:
+        """Take over the rollout recorded for the target on the platform itself (AWS only:
+        a machine without the journal resumes it)."""
+        ...

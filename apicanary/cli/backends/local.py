@@ -57,3 +57,11 @@ class LocalBackend:
 
     def abort_by_alias(self, function: str, alias: str) -> dict[str, Any]:
         raise BadInputError("give a ROLLOUT_ID (or --backend aws --function F --alias A)")
+
+    def adopt(
+        self, *, function: str | None, alias: str, api: str | None = None, stage: str | None = None
+    ) -> Document:
+        raise BadInputError(
+            "give a ROLLOUT_ID: the local server keeps its own rollouts",
+            hint="--function/--api without an id resumes a rollout recorded on AWS (--backend aws)",
+        )

@@ -30,6 +30,7 @@ class AwsClients:
     apigateway: Any
     cloudwatch: Any
     hook_client: Callable[[float], Any] | None = None
+    logs: Any = None  # CloudWatch Logs: per-request evidence (None: metrics only)
     apigatewayv2: Any = None  # HTTP APIs: to tell them apart (stage mode) and for doctor
 
 
@@ -49,7 +50,13 @@ def make_clients(
     endpoint_url: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> AwsClients:
-    """Lambda, API Gateway and CloudWatch clients with botocore's standard retry mode."""
+    """Lambda, API Gateway, CloudWatch and CloudWatch Logs clients with botocore's standard
+    retry mode.
+
+    With ``endpoint_url`` the logs client does not prefix hosts: botocore sends StartLiveTail
+    to ``stream-<host>`` (the operation's endpoint host prefix), which exists on AWS but not
+    on a custom endpoint (``inject_host_prefix=False``).
+    """
     from botocore.config import Config
 
     config = Config(
@@ -72,10 +79,12 @@ def make_clients(
         )
         return client("lambda", hook_config)
 
+    logs_config = config.merge(Config(inject_host_prefix=False)) if endpoint_url else config
     return AwsClients(
         lambda_=client("lambda"),
         apigateway=client("apigateway"),
         cloudwatch=client("cloudwatch"),
         hook_client=hook_client,
+        logs=client("logs", logs_config),
         apigatewayv2=client("apigatewayv2"),
     )

@@ -22,9 +22,11 @@ Calls made, and the contract of each method:
   ``remove /canarySettings``; a stage without a canary is returned as it is (a re-run after a
   crash between the two calls finishes the removal).
 * ``remove_stage_canary`` — UpdateStage ``remove /canarySettings`` (rollback), only if present.
-* ``read_telemetry`` — GetMetricData (+ ListMetrics for the stage canary's dimension), made by
-  :mod:`apicanary.platform.aws.cloudwatch`; the cursor is the epoch second up to which windows
-  were delivered.
+* ``read_telemetry`` — per request from CloudWatch Logs (Live Tail + FilterLogEvents, made by
+  :mod:`apicanary.platform.aws.logs`); ``evidence="metrics"``, or a target logs cannot serve,
+  reads GetMetricData (+ ListMetrics for the stage canary's dimension) through
+  :mod:`apicanary.platform.aws.cloudwatch`, whose cursor is the epoch second up to which
+  windows were delivered.
 * ``alarm_states`` — DescribeAlarms (metric and composite alarms), unknown names raise.
 
 Clients: :mod:`apicanary.platform.aws.clients`; answers read as states and the stage-canary
@@ -51,6 +53,7 @@ from apicanary.platform.aws.clients import (
 )
 from apicanary.platform.aws.cloudwatch import CloudWatchReader
 from apicanary.platform.aws.errors import aws_call, paginate, translate
+from apicanary.platform.aws.logs.service import LogsTelemetry
 from apicanary.platform.base import (
     AliasState,
     HookResult,
@@ -87,10 +90,20 @@ class AwsPlatform:
         *,
         clock: Clock | None = None,
         telemetry_delay_s: float = tm.DEFAULT_DELAY_S,
+        evidence: str = "logs",
     ) -> None:
         self.clients = clients
         self.clock: Clock = clock or SystemClock()
         self.cloudwatch = CloudWatchReader(clients, self.clock, telemetry_delay_s)
+        self.logs: LogsTelemetry | None = None
+        if evidence == "logs" and clients.logs is not None:
+            self.logs = LogsTelemetry(
+                clients.logs,
+                clients.lambda_,
+                clients.apigateway,
+                self.clock,
+                self.cloudwatch.read_telemetry,
+            )
 
     @classmethod
     def connect(
@@ -102,11 +115,25 @@ class AwsPlatform:
         clock: Clock | None = None,
         telemetry_delay_s: float = tm.DEFAULT_DELAY_S,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        evidence: str = "logs",
     ) -> AwsPlatform:
         """An AwsPlatform on the standard credential chain (no call is made yet)."""
         session = make_session(region=region, profile=profile)
         clients = make_clients(session, endpoint_url=endpoint_url, max_attempts=max_attempts)
-        return cls(clients, clock=clock, telemetry_delay_s=telemetry_delay_s)
+        return cls(clients, clock=clock, telemetry_delay_s=telemetry_delay_s, evidence=evidence)
+
+    def wait_for_evidence(self, timeout_s: float) -> None:
+        """Sleep up to ``timeout_s``, less when Live Tail brings new log events (the next
+        tick then judges them at once instead of up to a tick later)."""
+        if self.logs is None or not self.logs.readers:
+            self.clock.sleep(timeout_s)
+            return
+        self.logs.wait(timeout_s)
+
+    def close(self) -> None:
+        """Stop the Live Tail sessions (background threads) this platform started."""
+        if self.logs is not None:
+            self.logs.close()
 
     # -- versions and aliases -------------------------------------------------------------------
 
@@ -258,7 +285,11 @@ class AwsPlatform:
     # -- telemetry, alarms and hooks ------------------------------------------------------------
 
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
-        """See :meth:`CloudWatchReader.read_telemetry`."""
+        """Per-request evidence from CloudWatch Logs (:class:`LogsTelemetry`), or with
+        ``evidence="metrics"`` (or where logs cannot serve) from CloudWatch metrics
+        (:meth:`CloudWatchReader.read_telemetry`)."""
+        if self.logs is not None:
+            return self.logs.read(target, cursor)
         return self.cloudwatch.read_telemetry(target, cursor)
 
     def alarm_states(self, names: Sequence[str]) -> Mapping[str, str]:

@@ -13,6 +13,9 @@ Checks, in order:
 ``alarms``            every named alarm exists and none is in ``ALARM`` (:mod:`.state`).
 ``integration``       every Lambda integration calling the function names an alias (:mod:`.api`).
 ``invoke-permission`` API Gateway may invoke every alias the stage can select (:mod:`.api`).
+``log-format``        the function's log format, and what JSON adds (:mod:`.logs`).
+``access-log``        stage mode: an access log whose format carries what the reader needs
+                      (:mod:`.logs`).
 ``http-integration``  every HTTP API integration calling the function names an alias
                       (:mod:`.http_api`).
 ``provisioned-concurrency`` the alias a rollout weights has no provisioned concurrency
@@ -36,6 +39,7 @@ from apicanary.platform.aws.doctor.http_api import (
     check_http_integrations,
     check_provisioned_concurrency,
 )
+from apicanary.platform.aws.doctor.logs import check_logs
 from apicanary.platform.aws.doctor.permissions import (
     REQUIRED_ACTIONS,
     check_permissions,
@@ -63,6 +67,7 @@ def run_checks(
     findings += check_alarms(client("cloudwatch"), target.alarms)
     findings += check_api(client, target)
     findings += check_http_api(client, target)
+    findings += check_logs(client, target)
     return findings
 
 
@@ -78,6 +83,7 @@ __all__ = [
     "check_http_integrations",
     "check_integrations",
     "check_invoke_permissions",
+    "check_logs",
     "check_permissions",
     "check_provisioned_concurrency",
     "check_stage_canary",

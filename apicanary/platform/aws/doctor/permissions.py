@@ -27,7 +27,20 @@ REQUIRED_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "lambda:InvokeFunction",
     ),
     "api": ("apigateway:GET", "apigateway:POST", "apigateway:PATCH"),
-    "any": ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "cloudwatch:DescribeAlarms"),
+    "any": (
+        "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:DescribeAlarms",
+        # per-request evidence and the rollout's record on AWS
+        "logs:StartLiveTail",
+        "logs:FilterLogEvents",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:GetLogEvents",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ),
 }
 _WRITES = {
     "lambda:PublishVersion",
@@ -35,6 +48,10 @@ _WRITES = {
     "lambda:InvokeFunction",
     "apigateway:POST",
     "apigateway:PATCH",
+    "logs:StartLiveTail",  # not probed: a session is billed per minute
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
 }
 
 
@@ -103,7 +120,9 @@ def _probe_reads(client: ClientFactory, target: DoctorTarget, why: str) -> list[
         ("lambda:GetFunction", "lambda", "get_function", {"FunctionName": target.function}),
         ("cloudwatch:DescribeAlarms", "cloudwatch", "describe_alarms", {"MaxRecords": 1}),
         ("cloudwatch:ListMetrics", "cloudwatch", "list_metrics", {"Namespace": "AWS/Lambda"}),
-    ]
+        ("logs:FilterLogEvents", "logs", "filter_log_events",
+         {"logGroupName": f"/aws/lambda/{target.function}", "limit": 1}),
+    ]  # fmt: skip
     if target.api_id and target.stage:
         probes.append(
             (
@@ -118,6 +137,8 @@ def _probe_reads(client: ClientFactory, target: DoctorTarget, why: str) -> list[
         try:
             aws_call(client(service), operation, **params)
         except AwsApiError as error:
+            if error.code == "ResourceNotFoundException":
+                continue  # allowed; the log group just does not exist yet
             if "AccessDenied" in error.code or "Unauthorized" in error.code:
                 findings.append(
                     Finding("error", "permissions", f"{action} is denied: {error.message}", "")
