@@ -26,7 +26,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from typing import Any
 
 import orjson
@@ -57,9 +57,9 @@ from apicanary.engine.gateway.messages import (
     ResolvedRoute,
 )
 from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
+from apicanary.engine.gateway.stage_variables import substitute
 from apicanary.errors import AwsApiError
 
-_STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
 #: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
 #: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
@@ -193,7 +193,7 @@ class Gateway:
             return self._finish(record, responses.INTEGRATION_REJECTED, started, "Unsupported")
         function_ref: str | None = integration.function_ref
         if integration.templated:
-            function_ref = _substitute(integration.function_ref, variables)
+            function_ref = substitute(integration.function_ref, variables)
         if function_ref is None:
             return self._finish(record, responses.INTEGRATION_REJECTED, started, "StageVariable")
         try:
@@ -413,22 +413,6 @@ class _RecordDraft:
         self.executed_version: str | None = None
         self.integration_ms = 0.0
         self.cold_start = False
-
-
-def _substitute(template: str, variables: Mapping[str, str]) -> str | None:
-    """Replace ``${stageVariables.x}``; ``None`` when a variable is missing (AWS answers 500)."""
-    missing = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal missing
-        value = variables.get(match.group(1))
-        if value is None:
-            missing = True
-            return ""
-        return value
-
-    result = _STAGE_VAR.sub(replace, template)
-    return None if missing or not result else result
 
 
 def _fixed(

@@ -18,7 +18,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -47,10 +47,10 @@ from apicanary.engine.gateway.messages import (
 )
 from apicanary.engine.gateway.proxy_response import MalformedResponse
 from apicanary.engine.gateway.proxy_response_v2 import parse_v1_response, parse_v2_response
+from apicanary.engine.gateway.stage_variables import substitute
 from apicanary.errors import AwsApiError
 
 _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
-_STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _NO_BINARY = BinaryMediaTypes.of(())
 #: the same local extension as the REST path's (:data:`.gateway.VERSION_HEADER`)
 VERSION_HEADER = b"x-apicanary-executed-version"
@@ -123,7 +123,7 @@ class HttpApiGateway:
                 draft, answers.INTEGRATION_FAILED, started, "Unsupported", listeners
             )
         if integration.templated:
-            ref = _substitute(ref, stage.variables)
+            ref = substitute(ref, stage.variables)
             if ref is None:
                 return self._finish(
                     draft, answers.INTEGRATION_FAILED, started, "StageVariable", listeners
@@ -299,21 +299,6 @@ def _route_key(match: Any) -> str:
     if match.resource == "$default":
         return "$default"
     return f"{match.method} {match.resource}"
-
-
-def _substitute(template: str, variables: Mapping[str, str]) -> str | None:
-    missing = False
-
-    def replace(found: re.Match[str]) -> str:
-        nonlocal missing
-        value = variables.get(found.group(1))
-        if value is None:
-            missing = True
-            return ""
-        return value
-
-    result = _STAGE_VAR.sub(replace, template)
-    return None if missing or not result else result
 
 
 def _fixed(
