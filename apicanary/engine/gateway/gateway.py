@@ -24,7 +24,6 @@ import asyncio
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -49,18 +48,19 @@ from apicanary.engine.gateway.http_api import HttpApiGateway
 from apicanary.engine.gateway.inflight import InFlight
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.messages import (
+    API_HOST,
     GatewayReply,
     GatewayRequest,
     RecordListener,
     RequestRecord,
     RequestTap,
     ResolvedRoute,
+    canned_reply,
 )
 from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
 from apicanary.engine.gateway.stage_variables import substitute
 from apicanary.errors import AwsApiError
 
-_HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
 #: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
 #: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
 VERSION_HEADER = b"x-apicanary-executed-version"
@@ -163,14 +163,14 @@ class Gateway:
         api, path = self._select_api(view, request)
         if api is None:
             self.inflight.end(request_id)
-            return _fixed(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
+            return canned_reply(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
         if self._tap is not None:
             self._tap(timestamp, api.name, path, request)
         stage_name, _, rest = path.lstrip("/").partition("/")
         stage = api.stages.get(stage_name)
         if stage is None:
             self.inflight.end(request_id)
-            return _fixed(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
+            return canned_reply(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
         canary = stage.canary
         is_canary = canary is not None and self._rng.random() * 100.0 < canary.percent
         if canary is not None and is_canary:
@@ -180,7 +180,7 @@ class Gateway:
         match = deployment.table.match(request.method, "/" + rest)
         if match is None:
             self.inflight.end(request_id)
-            return _fixed(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
+            return canned_reply(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
 
         binary = api.binary if deployment.binary is None else deployment.binary
         route = ResolvedRoute(
@@ -299,7 +299,7 @@ class Gateway:
                 rest = parts[5] if len(parts) > 5 else ""
                 return view.apis.get(parts[2]), f"/{parts[3]}/{rest}"
         if request.host:
-            match = _HOST_API.match(request.host)
+            match = API_HOST.match(request.host)
             if match:
                 return view.apis.get(match.group(1).lower()), path
         if len(view.apis) == 1:
@@ -316,7 +316,7 @@ class Gateway:
         version = record.executed_version
         extra = () if version is None else ((VERSION_HEADER, version.encode()),)
         api = self._view.apis.get(record.route.api_id)
-        reply = _fixed(api.answer(response) if api else response, record.request_id, extra)
+        reply = canned_reply(api.answer(response) if api else response, record.request_id, extra)
         self._record(record, reply.status, started, error_type)
         return reply
 
@@ -413,14 +413,6 @@ class _RecordDraft:
         self.executed_version: str | None = None
         self.integration_ms = 0.0
         self.cold_start = False
-
-
-def _fixed(
-    response: responses.GatewayResponse,
-    request_id: str,
-    extra: tuple[tuple[bytes, bytes], ...] = (),
-) -> GatewayReply:
-    return GatewayReply(response.status, (*response.headers_for(request_id), *extra), response.body)
 
 
 def _api_hint(view: CompiledGateway) -> tuple[tuple[bytes, bytes], ...]:

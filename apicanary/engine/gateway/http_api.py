@@ -15,7 +15,6 @@ rollout analysis. HTTP API stages have no canary. ``handle`` never raises.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -38,19 +37,20 @@ from apicanary.engine.gateway.http_compiled import (
 )
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.messages import (
+    API_HOST,
     GatewayReply,
     GatewayRequest,
     RecordListener,
     RequestRecord,
     RequestTap,
     ResolvedRoute,
+    canned_reply,
 )
 from apicanary.engine.gateway.proxy_response import MalformedResponse
 from apicanary.engine.gateway.proxy_response_v2 import parse_v1_response, parse_v2_response
 from apicanary.engine.gateway.stage_variables import substitute
 from apicanary.errors import AwsApiError
 
-_HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
 _NO_BINARY = BinaryMediaTypes.of(())
 #: the same local extension as the REST path's (:data:`.gateway.VERSION_HEADER`)
 VERSION_HEADER = b"x-apicanary-executed-version"
@@ -78,7 +78,7 @@ class HttpApiGateway:
         if not apis or request.path.startswith("/restapis/"):
             return None
         if request.host:
-            match = _HOST_API.match(request.host)
+            match = API_HOST.match(request.host)
             if match:
                 return apis.get(match.group(1).lower())
         if rest_apis == 0 and len(apis) == 1:
@@ -93,7 +93,7 @@ class HttpApiGateway:
             f"several HTTP APIs are served ({ids}); "
             "select one with Host: <apiId>.execute-api.localhost"
         )
-        reply = _fixed(answers.NOT_FOUND, str(uuid.uuid4()))
+        reply = canned_reply(answers.NOT_FOUND, str(uuid.uuid4()))
         return reply._replace(headers=(*reply.headers, (b"x-apicanary-hint", hint.encode())))
 
     async def handle(
@@ -110,7 +110,7 @@ class HttpApiGateway:
             tap(timestamp, api.name, request.path, request)
         stage, path = _stage_of(api, request.path)
         if stage is None:
-            return _fixed(answers.NOT_FOUND, request_id)
+            return canned_reply(answers.NOT_FOUND, request_id)
         match = stage.routes.match(request.method, path)
         if match is None:
             draft = _Draft(timestamp, request_id, api, stage, request, "$none")
@@ -213,7 +213,7 @@ class HttpApiGateway:
     ) -> GatewayReply:
         version = draft.executed_version
         extra = () if version is None else ((VERSION_HEADER, version.encode()),)
-        reply = _fixed(answer, draft.request_id, extra)
+        reply = canned_reply(answer, draft.request_id, extra)
         _record(draft, reply.status, started, error_type, listeners)
         return reply
 
@@ -299,14 +299,6 @@ def _route_key(match: Any) -> str:
     if match.resource == "$default":
         return "$default"
     return f"{match.method} {match.resource}"
-
-
-def _fixed(
-    answer: answers.HttpApiResponse,
-    request_id: str,
-    extra: tuple[tuple[bytes, bytes], ...] = (),
-) -> GatewayReply:
-    return GatewayReply(answer.status, (*answer.headers_for(request_id), *extra), answer.body)
 
 
 def _swallow(task: asyncio.Future[Any]) -> None:

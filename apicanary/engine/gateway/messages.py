@@ -10,8 +10,9 @@ and the cheapest such value to build on the hot path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.routes import RouteMatch
@@ -90,3 +91,26 @@ RecordListener = Callable[[RequestRecord], None]
 #: Sees every request routed to an API, before it is handled: ``(time, API name, path with the
 #: stage prefix, request)``. Called on the hot path, so it must only buffer (recording.py).
 RequestTap = Callable[[float, str, str, GatewayRequest], None]
+
+
+API_HOST = re.compile(r"^([a-z0-9]+)\.execute-api\.[^:]+(?::\d+)?$", re.IGNORECASE)
+"""``Host: {apiId}.execute-api.<anything>[:port]``: the host form that selects an API by id."""
+
+
+class CannedAnswer(Protocol):
+    """An answer of API Gateway's own (REST's or the HTTP API's), not the function's."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    def headers_for(self, request_id: str) -> tuple[tuple[bytes, bytes], ...]: ...
+
+
+def canned_reply(
+    answer: CannedAnswer, request_id: str, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> GatewayReply:
+    """The reply carrying ``answer`` for request ``request_id``, plus ``extra`` headers."""
+    return GatewayReply(answer.status, (*answer.headers_for(request_id), *extra), answer.body)
