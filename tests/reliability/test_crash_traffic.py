@@ -55,10 +55,14 @@ def test_kills_under_traffic_end_right_and_lose_no_evidence(
     server = spawn_server(state, template)
     current = [server]
 
+    # A bad canary turns bad only once the first kill has landed: one failing from its first
+    # request can be rolled back before any kill, and then no kill hits a live rollout.
+    turned_bad = [False]
+
     def path(n: int) -> str:  # a tenth fail on both versions; a bad canary fails a third more
         if n % 10 == 0:
             return "/x?mode=raise"
-        return "/x?fail=2" if bad and n % 3 == 0 else "/x"
+        return "/x?fail=2" if turned_bad[0] and n % 3 == 0 else "/x"
 
     traffic = Traffic(lambda: current[0].gateway_url + "/prod", path, clients=3, pause_s=0.01)
     try:
@@ -81,6 +85,7 @@ def test_kills_under_traffic_end_right_and_lose_no_evidence(
             server.process.kill()  # SIGKILL: no cleanup, no flush
             server.process.wait(10)
             server = current[0] = spawn_server(state, template)
+            turned_bad[0] = bad
         deadline = time.monotonic() + 90
         document = _doc(server, rid)
         end = ("rolled_back",) if bad else ("rolled_back", "waiting")
