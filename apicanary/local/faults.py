@@ -7,7 +7,8 @@
 * ``latency=300ms``: canary invocations take that much longer (``s`` and ``ms``);
 * ``timeout=0.1``: that fraction time out (``Sandbox.Timedout``, as Lambda reports it);
 * ``crash=0.05``: that fraction crash the runtime (``Runtime.ExitError``);
-* ``@ROUTE`` limits a fault to one route: ``@GET /orders/{id}`` or ``@/orders/{id}``.
+* ``@ROUTE`` limits a fault to one route: ``@GET /orders/{id}`` or ``@/orders/{id}``; on an
+  HTTP API the route key's path (``@GET /items/{id}``, ``@/{proxy+}``) or ``@$default``.
 
 The real handler always runs first; a fault then overlays its result, so a rehearsal also
 exercises the project's own code. Injected latency is added to the reported duration (the
@@ -81,9 +82,10 @@ def parse_fault(text: str) -> Fault:
             method, resource = first.upper(), rest.strip()
         else:
             resource = first
-        if not resource.startswith("/"):
+        if not resource.startswith("/") and resource != "$default":
             raise BadInputError(
-                f"--fault {text!r}: the route must be a path such as /orders/{{id}}"
+                f"--fault {text!r}: the route must be a path such as /orders/{{id}} "
+                "(or an HTTP API's $default)"
             )
     return Fault(kind, value, method, resource)
 
@@ -147,6 +149,12 @@ def _route_of(payload: bytes) -> tuple[str | None, str | None]:
         return None, None
     if not isinstance(event, dict):
         return None, None
+    route_key = event.get("routeKey")
+    if event.get("version") == "2.0" and isinstance(route_key, str):
+        # payload 2.0 (HTTP APIs): "GET /items/{id}", "ANY /{proxy+}" or "$default"
+        http = (event.get("requestContext") or {}).get("http") or {}
+        _, _, path = route_key.partition(" ")
+        return http.get("method"), path or route_key
     return event.get("httpMethod"), event.get("resource")
 
 

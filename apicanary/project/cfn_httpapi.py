@@ -14,6 +14,7 @@ APIs do); an API with no stage is served nowhere, as on AWS, and listed in the w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from apicanary.project.cfn_template import CfnTemplate
@@ -72,8 +73,10 @@ def http_apis(
                 f"Resources.{lid} ({V2_API}): not served (it has no stage: add an "
                 f"{V2_STAGE}, e.g. StageName $default with AutoDeploy)"
             )
+        definition = body if isinstance(body, Mapping) else {}
         for stage_name, variables in stages.items():
-            specs.append(HttpApiSpec(lid, name, stage_name, variables, tuple(routes.values())))
+            spec = HttpApiSpec(lid, name, stage_name, variables, tuple(routes.values()))
+            specs.append(replace(spec, definition=definition))
     return specs
 
 

@@ -83,10 +83,12 @@ def _api(
         allowed="'$default' or 1-128 letters, digits, '-' or '_'",
     )
     routes: dict[str, HttpRouteSpec] = {}
+    definition: Mapping[str, Any] = {}
     if "DefinitionBody" in props.merged:
         by_name = {f.function_name: f.logical_id for f in functions}
         body_path = props.path("DefinitionBody")
         body = props.merged["DefinitionBody"]
+        definition = body if isinstance(body, Mapping) else {}
         for route in definition_http_routes(template.resolver, body, body_path, by_name):
             routes[route.route_key] = route
     if "DefinitionUri" in props.merged:
@@ -110,6 +112,7 @@ def _api(
         variables=stage_variables(props.get("StageVariables") or {}, props.path("StageVariables")),
         routes=tuple(routes.values()),
         implicit=implicit,
+        definition=definition,
     )
 
 

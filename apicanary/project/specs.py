@@ -189,6 +189,9 @@ class HttpApiSpec:
     variables: Mapping[str, str] = field(default_factory=dict, hash=False)
     routes: tuple[HttpRouteSpec, ...] = ()
     implicit: bool = False
+    #: the OpenAPI document the routes were read from (``DefinitionBody``, ``Body``), as
+    #: written, for synthetic traffic's parameters; empty when the routes come from events
+    definition: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,131 @@ def test_bodies_come_from_the_request_schema(tmp_path: Path) -> None:
     assert 5 < len(ids) < 35 and all(re.fullmatch(r"[0-9a-f-]{36}", i) for i in ids)
     request = synthetic_request(route, rng)
     assert ("content-type", "application/json") in request.headers and request.method == "POST"
+
+
+# --- HTTP APIs (API Gateway v2) -------------------------------------------------------------
+
+BOTH_KINDS = """\
+Resources:
+  Notes:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Name: notes
+      StageName: beta
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      AutoPublishAlias: live
+      Events:
+        Rest:
+          Type: Api
+          Properties: {Path: "/orders/{id}", Method: get}
+        Item:
+          Type: HttpApi
+          Properties: {Path: "/items/{id}", Method: get}
+        Proxy:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Notes, Path: "/{proxy+}", Method: any}
+        Fallback:
+          Type: HttpApi
+"""
+
+
+@pytest.fixture
+def both(tmp_path: Path) -> Project:
+    return load(tmp_path, BOTH_KINDS)
+
+
+def test_routes_of_rest_and_http_apis_are_all_rehearsed(both: Project) -> None:
+    routes = function_routes(both, both.function("Fn"))
+    assert [(r.api.kind, r.api.name, r.label, r.via_alias) for r in routes] == [
+        ("rest", "ServerlessRestApi", "GET /orders/{id}", True),
+        ("http", "notes", "ANY /{proxy+}", True),
+        ("http", "ServerlessHttpApi", "GET /items/{id}", True),
+        ("http", "ServerlessHttpApi", "$default", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("request_", "placed"),
+    [
+        # the implicit HTTP API's $default stage: no prefix; the most specific route key wins
+        (TrafficRequest("GET", "/items/7", api="ServerlessHttpApi"),
+         ("/items/7", "ServerlessHttpApi", "GET /items/{id}")),
+        # no GET /items/{id} for POST: HTTP APIs fall through to $default (REST would 403)
+        (TrafficRequest("POST", "/items/7", api="ServerlessHttpApi"),
+         ("/items/7", "ServerlessHttpApi", "$default")),
+        # a named HTTP API stage is a prefix, given or not
+        (TrafficRequest("PUT", "/a/b", api="notes"), ("/beta/a/b", "notes", "PUT /{proxy+}")),
+        (TrafficRequest("PUT", "/beta/a/b", api="notes"), ("/beta/a/b", "notes", "PUT /{proxy+}")),
+        # no API named: REST first (its stage prefix), then the HTTP APIs in template order
+        (TrafficRequest("GET", "/orders/1"), ("/Prod/orders/1", "ServerlessRestApi",
+                                              "GET /orders/{id}")),
+        (TrafficRequest("GET", "/elsewhere"), ("/beta/elsewhere", "notes", "GET /{proxy+}")),
+    ],
+)  # fmt: skip
+def test_requests_are_placed_on_http_api_routes(
+    both: Project, request_: TrafficRequest, placed: tuple[str, str, str]
+) -> None:
+    outcome = Placer(both, both.function("Fn")).place(request_)
+    assert isinstance(outcome, TrafficRequest), outcome
+    assert (outcome.path, outcome.api, outcome.route) == placed
+
+
+def test_synthetic_requests_reach_http_api_routes_without_a_default_stage_prefix(
+    both: Project,
+) -> None:
+    routes = [r for r in function_routes(both, both.function("Fn")) if r.via_alias]
+    rng = Random(4)
+    placer = Placer(both, both.function("Fn"))
+    for route in routes:
+        for _ in range(20):
+            request = synthetic_request(route, rng)
+            assert request.route == route.request_label(request.method)
+            if route.api.name == "ServerlessHttpApi":
+                assert not request.path.startswith("/$default")
+            again = placer.place(request)  # the gateway would send it to the same route
+            assert isinstance(again, TrafficRequest) and again.route == request.route, request
+            assert again.path == request.path
+    default = next(r for r in routes if r.label == "$default")
+    paths = {synthetic_request(default, rng).path for _ in range(30)}
+    assert len(paths) > 20  # varied, never one constant
+
+
+def test_an_http_api_definition_gives_synthetic_values(tmp_path: Path) -> None:
+    uri = "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions"
+    project = load(
+        tmp_path,
+        f"""\
+Resources:
+  Shelf:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {{title: shelf, version: "1"}}
+        paths:
+          /books/{{isbn}}:
+            get:
+              parameters:
+                - {{name: isbn, in: path, required: true, schema: {{type: string, enum: [a1, b2]}}}}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                payloadFormatVersion: "2.0"
+                uri: !Sub "{uri}/${{Fn.Arn}}:live/invocations"
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      AutoPublishAlias: live
+""",
+    )
+    (route,) = function_routes(project, project.function("Fn"))
+    rng = Random(2)
+    paths = {synthetic_request(route, rng).path for _ in range(40)}
+    assert paths == {"/books/a1", "/books/b2"}  # the $default stage: no prefix

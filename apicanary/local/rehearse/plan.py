@@ -87,7 +87,8 @@ def plan_traffic(
         raise BadInputError(
             f"function {spec.logical_id} has no API route that invokes its alias "
             f"{spec.auto_publish_alias}: a rehearsal sends HTTP requests through the gateway",
-            hint="add an Api event to the function (SAM routes events through the alias)",
+            hint="add an Api or HttpApi event to the function (SAM routes events through the "
+            "alias)",
         )
     if replay is None and requests_file is None:
         synthetic = SyntheticTraffic(reachable, Random(f"{seed}:traffic"))

@@ -111,6 +111,7 @@ async def _rehearse(
              "strategy": _strategy(request.strategy, spec.deployment_preference)},
         )  # fmt: skip
         api_ids = {api.name: api.api_id for api in provisioned.apis}
+        api_ids.update((api["name"], api["api_id"]) for api in provisioned.http_apis)
         sender = Sender(engine, api_ids)
         started = clock.now()
         observations: list[Observation] = []

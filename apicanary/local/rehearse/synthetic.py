@@ -1,6 +1,7 @@
 """Synthetic traffic: requests over the function's routes when nothing was recorded.
 
-Each request picks one of the function's routes that invoke its alias (uniformly) and fills
+Each request picks one of the function's routes that invoke its alias (uniformly, REST and HTTP
+API routes alike; an HTTP API's ``$default`` route gets a path of varied segments) and fills
 it from the route's OpenAPI operation, when the API has a definition: path parameters always,
 required query parameters and headers always and optional ones half of the time, and a JSON
 body for methods that take one (from ``requestBody`` or a Swagger ``in: body`` parameter).
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
+from apicanary.engine.apigatewayv2.rules import DEFAULT_ROUTE
 from apicanary.local.rehearse.placement import FunctionRoute
 from apicanary.local.rehearse.traffic import TrafficRequest
 from apicanary.local.rehearse.values import json_value, parameter_value, resolve, varied
@@ -51,10 +53,11 @@ class SyntheticTraffic:
 def operation(route: FunctionRoute) -> Mapping[str, Any] | None:
     """The OpenAPI operation of ``route`` with its path item's parameters merged in."""
     document = route.api.definition
-    item = resolve((document.get("paths") or {}).get(route.route.path), document)
+    key = route.label if route.label == DEFAULT_ROUTE else route.path
+    item = resolve((document.get("paths") or {}).get(key), document)
     if not isinstance(item, Mapping):
         return None
-    method = route.route.method
+    method = route.method
     op = item.get(_ANY_KEY if method == "ANY" else method.lower())
     if not isinstance(op, Mapping):
         return None
@@ -84,8 +87,8 @@ def synthetic_request(route: FunctionRoute, rng: Random) -> TrafficRequest:
             return "/".join(quote(varied(rng), safe="") for _ in range(rng.randint(1, 3)))
         return quote(varied(rng), safe="")
 
-    method = "GET" if route.route.method == "ANY" else route.route.method
-    path = _PARAM.sub(fill, route.route.path)
+    method = "GET" if route.method == "ANY" else route.method
+    path = _PARAM.sub(fill, route.path)
     query = urlencode(
         [(name, parameter_value(p, document, rng)) for name, p in _chosen(by_place, "query", rng)]
     )
@@ -97,15 +100,15 @@ def synthetic_request(route: FunctionRoute, rng: Random) -> TrafficRequest:
         if schema is not None:
             body = orjson.dumps(json_value(schema, document, rng))
             headers.append(("content-type", "application/json"))
-    stage_path = f"/{route.api.stage_name}{path if path != '/' else ''}"
+    prefix = route.api.prefix
     return TrafficRequest(
         method=method,
-        path=stage_path,
+        path=f"{prefix}{path if path != '/' or not prefix else ''}",
         query=query,
         headers=tuple(headers),
         body=body,
         api=route.api.name,
-        route=f"{method} {route.route.path}",
+        route=route.request_label(method),
     )
 
 
