@@ -7,18 +7,15 @@ controller consumes, up to the alias serving the new version.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
+from tests.browser.support import Traffic, lambda_client, wait_for
 from tests.fixtures.canary_project import set_handler_tag, write_project
 from tests.support.local import ServerProcess, running_server
 
@@ -34,49 +31,6 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     template = write_project(tmp_path / "project")
     with running_server(tmp_path / "state", template, seed=5) as served:
         yield served
-
-
-class Traffic:
-    """Steady requests through the gateway in a thread, so the charts have something to draw."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        host = f"{server.api_id('canary-api')}.execute-api.localhost"
-        self._client = httpx.Client(base_url=server.gateway_url, headers={"Host": host})
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            with contextlib.suppress(httpx.HTTPError):
-                self._client.get("/prod/hello", timeout=5)
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        self._client.close()
-
-
-def lambda_client(server: ServerProcess) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=server.control_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-
-
-def wait_for(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> Any:
-    deadline = time.monotonic() + 15
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_dashboard_shows_state_and_drives_a_rollout(
@@ -102,7 +56,7 @@ def test_dashboard_shows_state_and_drives_a_rollout(
     lam = lambda_client(server)
     assert lam.publish_version(FunctionName="Fn")["Version"] == "2"
 
-    with Traffic(server):
+    with Traffic(server, "/prod/hello", api="canary-api"):
         control = httpx.Client(base_url=server.control_url, timeout=10)
         started = control.post(
             "/_apicanary/rollouts",
