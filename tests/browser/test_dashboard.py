@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import Traffic, lambda_client, wait_for
+from tests.browser.support import lambda_client, wait_for
 from tests.fixtures.canary_project import set_handler_tag, write_project
 from tests.support.local import ServerProcess, running_server
+from tests.support.traffic import SteadyGets
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +57,7 @@ def test_dashboard_shows_state_and_drives_a_rollout(
     lam = lambda_client(server)
     assert lam.publish_version(FunctionName="Fn")["Version"] == "2"
 
-    with Traffic(server, "/prod/hello", api="canary-api"):
+    with SteadyGets(server, "/prod/hello", api="canary-api"):
         control = httpx.Client(base_url=server.control_url, timeout=10)
         started = control.post(
             "/_apicanary/rollouts",

@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import Traffic, lambda_client, wait_for
+from tests.browser.support import lambda_client, wait_for
 from tests.fixtures.quote_project import FUNCTION, HTTP_PROJECT, write_release
 from tests.support.local import ServerProcess, running_server
+from tests.support.traffic import SteadyGets
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +80,7 @@ def test_an_http_api_and_a_rollout_behind_it_appear_as_such(
     assert refused.status_code == 400, refused.text
     assert "alias" in refused.text and "HTTP API" in refused.text
 
-    with Traffic(server, "/quote/AB-100"):  # the only API: no Host needed, no stage prefix
+    with SteadyGets(server, "/quote/AB-100"):  # the only API: no Host needed, no stage prefix
         started = control.post(
             "/_apicanary/rollouts",
             json={"function": FUNCTION, "alias": "live", "toVersion": "2", "strategy": STRATEGY},

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from apicanary.project.loader import load_project
 from apicanary.project.specs import Project
 from apicanary.server.process import free_port
 from tests.support.cdk import resynth_function
-from tests.support.local import ServerProcess, aws_client, running_server
+from tests.support.local import aws_client, running_server
+from tests.support.traffic import SteadyGets
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CDK_STACK = "OrdersCdkStack"
@@ -63,12 +63,6 @@ CASES = {
 }
 
 
-def traffic(server: ServerProcess, stop: threading.Event) -> None:
-    with httpx.Client(base_url=server.gateway_url) as client:
-        while not stop.is_set():
-            client.get("/prod/orders")
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_serve_then_a_good_and_a_bad_release(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -103,15 +97,9 @@ def test_serve_then_a_good_and_a_bad_release(
         assert health.json()["status"] == "fine" and health.headers["x-app-version"] == "2"
 
         release(project, lambda _: BAD_HANDLER)
-        stop = threading.Event()
-        load = threading.Thread(target=traffic, args=(server, stop), daemon=True)
-        load.start()
-        try:
+        with SteadyGets(server, "/prod/orders"):
             bad = run("deploy", "--control-url", server.control_url, "--time-scale", "30",
                       "--wait", "--output", "json", cwd=project)  # fmt: skip
-        finally:
-            stop.set()
-            load.join(10)
         assert bad.returncode == 3, bad.stdout + bad.stderr
         (rollout,) = json.loads(bad.stdout)["rollouts"]
         assert rollout["status"] == "rolled_back"

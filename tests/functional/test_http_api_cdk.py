@@ -9,7 +9,6 @@ a re-synth, `apicanary deploy` rolls a good release out through the alias and a 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import pytest
 from apicanary.project.loader import load_project
 from tests.functional.test_cfn_project import BAD_HANDLER, EXAMPLES, copy_example, run
 from tests.support.cdk import resynth_function
-from tests.support.local import ServerProcess, aws_client, running_server
+from tests.support.local import aws_client, running_server
+from tests.support.traffic import SteadyGets
 
 STACK = "HttpApiCdkStack"
 FUNCTION = "NotesFunction39171EF9"
@@ -31,12 +31,6 @@ def release(project: Path, edit: Callable[[str], str]) -> None:
     source = project / "lambda"
     (source / "app.py").write_text(edit((source / "app.py").read_text()))
     resynth_function(project / "cdk.out", STACK, FUNCTION, source)
-
-
-def traffic(server: ServerProcess, stop: threading.Event) -> None:
-    with httpx.Client(base_url=server.gateway_url) as client:
-        while not stop.is_set():
-            client.get("/notes/n1")
 
 
 def test_the_synthesized_http_api_is_read_as_written() -> None:
@@ -96,15 +90,9 @@ def test_serve_then_a_good_and_a_bad_release_through_the_alias(
         assert health.json()["status"] == "fine" and health.headers["x-app-version"] == "2"
 
         release(project, lambda _: BAD_HANDLER)
-        stop = threading.Event()
-        load = threading.Thread(target=traffic, args=(server, stop), daemon=True)
-        load.start()
-        try:
+        with SteadyGets(server, "/notes/n1"):
             bad = run("deploy", "--control-url", server.control_url, "--time-scale", "30",
                       "--wait", "--output", "json", cwd=project)  # fmt: skip
-        finally:
-            stop.set()
-            load.join(10)
         assert bad.returncode == 3, bad.stdout + bad.stderr
         (rollout,) = json.loads(bad.stdout)["rollouts"]
         assert rollout["status"] == "rolled_back" and rollout["target"]["toVersion"] == "3"

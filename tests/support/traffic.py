@@ -4,12 +4,15 @@ equal, request for request."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+
+from apicanary.server.process import ServerProcess
 
 VERSION_HEADER = "x-apicanary-executed-version"
 
@@ -82,3 +85,30 @@ class Traffic:
                 n += clients
                 if self.pause_s:
                     self._stop.wait(self.pause_s)
+
+
+class SteadyGets:
+    """GET ``path`` through ``server``'s gateway every 20 ms in a thread, until the block ends
+    (dashboards get something to draw, rollouts something to judge). ``api``: the API to
+    select by ``Host`` (``None``: the server's only API)."""
+
+    def __init__(self, server: ServerProcess, path: str, api: str | None = None) -> None:
+        headers = {} if api is None else {"Host": f"{server.api_id(api)}.execute-api.localhost"}
+        self._client = httpx.Client(base_url=server.gateway_url, headers=headers)
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            with contextlib.suppress(httpx.HTTPError):
+                self._client.get(self._path, timeout=5)
+
+    def __enter__(self) -> SteadyGets:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._client.close()
