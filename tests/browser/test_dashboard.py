@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import lambda_client, wait_for
+from tests.browser.support import lambda_client, page_problems, wait_for
 from tests.fixtures.canary_project import set_handler_tag, write_project
 from tests.support.local import ServerProcess, running_server
 from tests.support.traffic import SteadyGets
@@ -39,9 +39,7 @@ def test_dashboard_shows_state_and_drives_a_rollout(
 ) -> None:
     from playwright.sync_api import expect
 
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    problems = page_problems(page)
 
     page.goto(server.control_url + "/")
     apis = page.locator("#apis tbody tr", has_text="canary-api")

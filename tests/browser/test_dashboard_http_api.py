@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import lambda_client, wait_for
+from tests.browser.support import lambda_client, page_problems, wait_for
 from tests.fixtures.quote_project import FUNCTION, HTTP_PROJECT, write_release
 from tests.support.local import ServerProcess, running_server
 from tests.support.traffic import SteadyGets
@@ -48,9 +48,7 @@ def test_an_http_api_and_a_rollout_behind_it_appear_as_such(
 ) -> None:
     from playwright.sync_api import expect
 
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    problems = page_problems(page)
     http_apis = server.info["provisioned"]["httpApis"]
     assert [a["name"] for a in http_apis] == [API]
     api_id = http_apis[0]["api_id"]
