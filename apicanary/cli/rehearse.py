@@ -35,6 +35,10 @@ MAX_RATE = 1000.0
 @click.option("--requests", "requests_file", type=click.Path(path_type=Path), default=None,
               help="Send requests listed by hand, one per line: 'GET /path?q=1' or a JSON "
                    "object.")  # fmt: skip
+@click.option("--api", "apis", multiple=True, metavar="NAME",
+              help="Rehearse on this API only (its name or logical id; REST or HTTP API). "
+                   "Repeatable. Default: every API whose routes invoke the function's "
+                   "alias.")  # fmt: skip
 @click.option("--compare-bodies", is_flag=True,
               help="Also compare responses field by field (baseline, canary, baseline again; "
                    "fields that differ between the two baselines are ignored).")  # fmt: skip
@@ -55,7 +59,8 @@ MAX_RATE = 1000.0
 @output_option
 def rehearse(template: Path | None, cdk_out: Path | None, stack: str | None, function: str,
              baseline: str | None, control_url: str | None,
-             replay: Path | None, requests_file: Path | None, compare_bodies: bool,
+             replay: Path | None, requests_file: Path | None, apis: tuple[str, ...],
+             compare_bodies: bool,
              faults: tuple[str, ...], rate: float | None, strategy: str | None, seed: int,
              max_minutes: float, report_file: Path | None) -> None:  # fmt: skip
     """Rehearse the release (the working tree) against its baseline under a virtual clock.
@@ -83,6 +88,7 @@ def rehearse(template: Path | None, cdk_out: Path | None, stack: str | None, fun
         replay=replay,
         requests_file=requests_file,
         compare_bodies=compare_bodies,
+        apis=apis,
     )
     result = run_rehearsal(request)
     if report_file is not None:

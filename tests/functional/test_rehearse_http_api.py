@@ -112,3 +112,15 @@ def test_a_fault_on_one_http_api_route_lands_on_that_route_only(project: Path) -
     routes = routes_of(result)
     assert routes["GET /catalogue"]["canary"]["errorTypes"].get("Rehearsal.InjectedError", 0) > 0
     assert routes["GET /quote/{sku}"]["canary"]["failed"] == 0
+
+
+def test_api_names_the_api_to_rehearse_on(project: Path) -> None:
+    done = rehearse(project, "--api", "ServerlessRestApi")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--api ServerlessRestApi: not an API with a route of this function" in (
+        done.stdout + done.stderr
+    )
+    assert "ServerlessHttpApi (HTTP)" in done.stdout + done.stderr
+    write_release(project, "thirds_fail")
+    chosen = rehearse(project, "--api", "ServerlessHttpApi", "--baseline", "HEAD")
+    assert chosen.returncode == 3, chosen.stderr + chosen.stdout[:1500]

@@ -377,3 +377,24 @@ Resources:
     rng = Random(2)
     paths = {synthetic_request(route, rng).path for _ in range(40)}
     assert paths == {"/books/a1", "/books/b2"}  # the $default stage: no prefix
+
+
+def test_api_chooses_which_apis_are_rehearsed(both: Project) -> None:
+    from apicanary.errors import BadInputError
+    from apicanary.local.rehearse.plan import plan_traffic
+
+    spec = both.function("Fn")
+    plan = plan_traffic(
+        both, spec, replay=None, requests_file=None, rate=None, seed=1, apis=("notes",)
+    )
+    sent = [request for _, request in itertools.islice(plan.schedule, 50)]
+    assert {r.api for r in sent} == {"notes"} and all(r.path.startswith("/beta/") for r in sent)
+    only_rest = Placer(both, spec, ("ServerlessRestApi",))
+    assert only_rest.place(TrafficRequest("GET", "/items/7", api="ServerlessHttpApi")) == (
+        "an API not chosen with --api"
+    )
+    placed = only_rest.place(TrafficRequest("GET", "/orders/7"))
+    assert isinstance(placed, TrafficRequest) and placed.api == "ServerlessRestApi"
+    with pytest.raises(BadInputError, match=r"--api nope: not an API .*notes \(HTTP\)"):
+        plan_traffic(both, spec, replay=None, requests_file=None, rate=None, seed=1,
+                     apis=("nope",))  # fmt: skip

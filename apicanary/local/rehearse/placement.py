@@ -28,6 +28,7 @@ from apicanary.engine.apigatewayv2.rules import DEFAULT_ROUTE, DEFAULT_STAGE
 from apicanary.engine.apigatewayv2.snapshot import HttpRouteSnapshot
 from apicanary.engine.gateway.http_compiled import HttpRoutes
 from apicanary.engine.gateway.routes import Route, RouteTable, compile_routes
+from apicanary.errors import BadInputError
 from apicanary.local.rehearse.traffic import TrafficRequest
 from apicanary.project.specs import (
     ApiSpec,
@@ -169,13 +170,15 @@ class _RestMatcher:
 
 
 class Placer:
-    """Places requests on ``project``'s APIs for the rehearsal of ``spec``."""
+    """Places requests on ``project``'s APIs for the rehearsal of ``spec``; with ``only``
+    (API names or logical ids, see :func:`chosen`), on those APIs alone."""
 
-    def __init__(self, project: Project, spec: FunctionSpec) -> None:
+    def __init__(self, project: Project, spec: FunctionSpec, only: tuple[str, ...] = ()) -> None:
         self.spec = spec
         routes = all_routes(project, spec)
         apis = [*map(rehearsed_api, project.apis), *map(rehearsed_api, project.http_apis)]
         self.apis = list(dict.fromkeys(apis))
+        self.only = only
         self._matchers: dict[RehearsedApi, _HttpMatcher | _RestMatcher] = {}
         for api in self.apis:
             own = [r for r in routes if r.api == api]
@@ -187,6 +190,10 @@ class Placer:
         if request.api is not None:
             named = [a for a in self.apis if request.api in (a.name, a.logical_id)]
             candidates = named or self.apis
+        if self.only:
+            candidates = [a for a in candidates if _named(a, self.only)]
+            if not candidates:
+                return "an API not chosen with --api"
         reason = "no route of the template matches"
         for api in candidates:
             for rest, full in _paths(request.path, api.prefix):
@@ -202,6 +209,25 @@ class Placer:
                     break
                 return replace(request, path=full, api=api.name, route=label)
         return reason
+
+
+def chosen(routes: list[FunctionRoute], only: tuple[str, ...]) -> list[FunctionRoute]:
+    """The routes on the APIs named in ``only`` (all of them when it is empty); a name that is
+    not an API of these routes is a :class:`BadInputError` listing those that are."""
+    if not only:
+        return routes
+    apis = list(dict.fromkeys(r.api for r in routes))
+    for name in only:
+        if not any(_named(api, (name,)) for api in apis):
+            listing = ", ".join(f"{a.name} ({a.kind.upper()})" for a in apis) or "none"
+            raise BadInputError(
+                f"--api {name}: not an API with a route of this function (its APIs: {listing})"
+            )
+    return [r for r in routes if _named(r.api, only)]
+
+
+def _named(api: RehearsedApi, names: tuple[str, ...]) -> bool:
+    return api.name in names or api.logical_id in names
 
 
 def _paths(path: str, prefix: str) -> list[tuple[str, str]]:

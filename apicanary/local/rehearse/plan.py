@@ -21,7 +21,7 @@ from random import Random
 from typing import Any
 
 from apicanary.errors import BadInputError
-from apicanary.local.rehearse.placement import Placer, function_routes
+from apicanary.local.rehearse.placement import Placer, chosen, function_routes
 from apicanary.local.rehearse.sources import load_replay, load_requests
 from apicanary.local.rehearse.synthetic import SyntheticTraffic, synthetic_request
 from apicanary.local.rehearse.traffic import (
@@ -71,11 +71,13 @@ def plan_traffic(
     requests_file: Path | None,
     rate: float | None,
     seed: int,
+    apis: tuple[str, ...] = (),
 ) -> TrafficPlan:
-    """The plan for rehearsing ``spec`` (see the module docstring)."""
+    """The plan for rehearsing ``spec`` (see the module docstring); with ``apis``, on the
+    function's routes of those APIs only."""
     if replay is not None and requests_file is not None:
         raise BadInputError("--replay and --requests are alternatives: give one")
-    routes = function_routes(project, spec)
+    routes = chosen(function_routes(project, spec), apis)
     notes = [
         f"{r.label} on {r.api.name} invokes {spec.function_name} without its alias "
         f"{spec.auto_publish_alias}: no rollout ever shifts its traffic, so it is not rehearsed"
@@ -106,7 +108,7 @@ def plan_traffic(
     else:
         assert requests_file is not None
         recording = load_requests(requests_file)
-    placer = Placer(project, spec)
+    placer = Placer(project, spec, apis)
     placed: list[TrafficRequest] = []
     skipped: Counter[str] = Counter(recording.skipped)
     for request in recording.requests:

@@ -59,6 +59,7 @@ class RehearsalRequest:
     replay: Path | None = None
     requests_file: Path | None = None
     compare_bodies: bool = False
+    apis: tuple[str, ...] = ()  # rehearse on these APIs only (names or logical ids); (): all
 
 
 def rehearse(
@@ -85,7 +86,7 @@ async def _rehearse(
         )
     plan = plan_traffic(
         project, spec, replay=request.replay, requests_file=request.requests_file,
-        rate=request.rate, seed=request.seed,
+        rate=request.rate, seed=request.seed, apis=request.apis,
     )  # fmt: skip
     baseline = await asyncio.to_thread(
         resolve_baseline, request.baseline, project, spec, scratch,
