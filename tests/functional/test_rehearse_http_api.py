@@ -47,6 +47,12 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield recording
 
 
+@pytest.fixture(scope="module")
+def access_log(capture: Path) -> Path:
+    """The access log `serve` wrote in the same session as ``capture``."""
+    return capture.parent / "state" / "logs" / "access.log"
+
+
 def test_a_bad_release_on_an_http_api_is_rolled_back_on_synthetic_traffic(
     project: Path,
 ) -> None:
@@ -124,3 +130,12 @@ def test_api_names_the_api_to_rehearse_on(project: Path) -> None:
     write_release(project, "thirds_fail")
     chosen = rehearse(project, "--api", "ServerlessHttpApi", "--baseline", "HEAD")
     assert chosen.returncode == 3, chosen.stderr + chosen.stdout[:1500]
+
+
+def test_an_http_api_access_log_replays_too(project: Path, access_log: Path) -> None:
+    write_release(project, "thirds_fail")
+    done = rehearse(project, "--replay", str(access_log), "--rate", "30")
+    assert done.returncode == 3, done.stderr + done.stdout[:1500]
+    result = result_of(done)
+    assert result["traffic"]["kind"] == "access-log" and not result["traffic"]["skipped"]
+    assert routes_of(result)["GET /quote/{sku}"]["canary"]["failed"] > 0
