@@ -5,8 +5,8 @@ worker runtime, the Lambda and API Gateway services (REST and HTTP APIs), the ga
 request path (which follows every committed API Gateway change by swapping its compiled view),
 the CloudWatch metric store and alarm engine, the CloudWatch Logs store with its feeds (worker
 output and stage access logs, drained in the housekeeping), and the telemetry log the rollout
-controller reads. Servers and the local platform receive an ``Engine``; nothing else
-constructs services.
+controller reads (on file under ``telemetry/``, so a restarted engine resumes it). Servers and
+the local platform receive an ``Engine``; nothing else constructs services.
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ class Engine:
             self.metrics, self.clock, self.store, region=region, account_id=account_id
         )
         self.feed = MetricFeed(self.metrics)
-        self.telemetry = TelemetryLog(telemetry_capacity)
+        # on file: a rollout's evidence and its journalled cursor survive a crash of serve
+        self.telemetry = TelemetryLog(telemetry_capacity, state_dir / "telemetry")
         for listener in (self.feed.add, self.telemetry.add):
             self.gateway.add_listener(listener)
             self.lambdas.invoker.add_listener(listener)
@@ -256,4 +257,5 @@ class Engine:
     async def aclose(self) -> None:
         """Stop every worker process and close the database."""
         await self.runtime.close()
+        self.telemetry.close()
         self.store.close()

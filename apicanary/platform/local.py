@@ -5,10 +5,18 @@ the AWS-compatible endpoints. Telemetry is exact: every gateway request and dire
 in the engine's telemetry log, and arms are told apart by executed version (alias mode) or by
 the canary flag (stage mode). Requests seen by the gateway are judged by the status the
 client got (a malformed proxy response is a failure even though Lambda reports none); direct
-invokes by their function error. Each request counts once however reads split its gateway and
-Lambda records (:mod:`apicanary.platform.evidence`); the batch's ``fresh_until`` is the
-watermark (the oldest request in flight or not yet fully read); a reader that fell behind
-the log's buffer gets the gap per arm and reads on.
+invokes by their function error. The Lambda record of a gateway request (``via_gateway``) is
+never evidence: its gateway record is, written before the client's answer, so each request
+counts once however reads split its records, and a request cut off by a crash of ``serve``
+(no answer reached its client: no gateway record) counts nowhere, even if its function had
+ended. The batch's ``fresh_until`` is the watermark (the oldest request in flight or not yet
+read); a reader that fell behind the log's buffer gets the gap per arm and reads on.
+
+The cursor ``{"log": uid, "at": n, "arms": [stable, canary]}`` is journalled by the controller
+with the state it judged; the engine's log is on file (:mod:`apicanary.engine.telemetry`), so
+after a restart the same cursor resumes at the same record: nothing lost, nothing read twice.
+``arms``: the log's gateway records of each arm before ``n``, which sizes a gap exactly even
+for a reader that just restarted.
 
 Hooks run on the engine's event loop (workers are bound to it); the controller calls from its
 own thread and waits for the result.
@@ -19,7 +27,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -37,7 +44,6 @@ from apicanary.platform.base import (
     TelemetryBatch,
     TelemetryTarget,
 )
-from apicanary.platform.evidence import EvidenceAccumulator, Observation, Source
 from apicanary.platform.shapes import (
     PROMOTION_OPS,
     REMOVE_CANARY_OPS,
@@ -55,7 +61,6 @@ class LocalPlatform:
     def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.engine = engine
         self.loop = loop
-        self._readers: dict[TelemetryTarget, _Reader] = {}
 
     # -- versions and aliases -------------------------------------------------------------------
 
@@ -157,47 +162,32 @@ class LocalPlatform:
     # -- telemetry, alarms, hooks -------------------------------------------------------------
 
     def read_telemetry(self, target: TelemetryTarget, cursor: Any) -> TelemetryBatch:
-        """New evidence since ``cursor``, each request counted once (``platform/evidence.py``).
+        """New evidence since ``cursor``, each request counted once (module docstring).
 
-        The cursor is ``{"log": uid, "at": n}``; one from another log (the engine restarted)
-        reads the new log from its start. Order matters for the watermark: the log is read,
-        then the requests in flight (with the clock, atomically), then the log's tail written
-        meanwhile, which is not consumed but tells which Lambda records' gateway records are
-        still to come and holds the watermark at its oldest request.
+        The cursor is ``{"log": uid, "at": n, "arms": [stable, canary]}`` (module docstring);
+        one from another log reads the new log from its start. Order matters for the
+        watermark: the log is read, then the requests in flight (with the clock, atomically),
+        then the log's tail written meanwhile, which is not consumed but holds the watermark
+        at its oldest request.
         """
         log = self.engine.telemetry
-        reader = self._reader(target)
         start = read_position(cursor, log.uid, log.cursor)
         chunk = log.since(start)
         now, in_flight = self.engine.gateway.inflight.snapshot()
         tail = log.since(chunk.cursor).records
-        awaiting = set(in_flight)
-        awaiting.update(r.request_id for r in tail if isinstance(r, RequestRecord))
-        lost = reader.lost(chunk, target) if chunk.dropped else (0, 0)
-        reader.appended = chunk.appended
-        observations = (o for o in map(lambda r: _observation(r, target), chunk.records) if o)
-        invocations = reader.evidence.add(observations, now=now, awaiting=awaiting)
-        watermark = min(
-            now,
-            *in_flight.values(),
-            *(r.timestamp for r in tail),
-            reader.evidence.oldest_held() or now,
-        )
+        lost = (0, 0)
+        if chunk.dropped:
+            same_log = isinstance(cursor, dict) and cursor.get("log") == log.uid
+            lost = lost_per_arm(chunk, target, arms_before(cursor) if same_log else (0, 0))
+        invocations = [i for i in (_invocation(r, target) for r in chunk.records) if i]
+        watermark = min([now, *in_flight.values(), *(r.timestamp for r in tail)])
         return TelemetryBatch(
-            {"log": log.uid, "at": chunk.cursor},
+            {"log": log.uid, "at": chunk.cursor, "arms": arm_counts(chunk.appended, target)},
             watermark,
             invocations=invocations,
             lost_stable=lost[0],
             lost_canary=lost[1],
         )
-
-    def _reader(self, target: TelemetryTarget) -> _Reader:
-        reader = self._readers.get(target)
-        if reader is None:
-            reader = self._readers[target] = _Reader(
-                EvidenceAccumulator(hold_s=HOLD_S, remember_s=REMEMBER_S)
-            )
-        return reader
 
     def alarm_states(self, names: Sequence[str]) -> Mapping[str, str]:
         return {name: self.engine.alarms.state_of(name) for name in names}
@@ -223,32 +213,32 @@ class LocalPlatform:
         return HookResult(True, f"{function} succeeded")
 
 
-HOLD_S = 30.0
-"""How long a Lambda record waits for its gateway record before it counts alone: the longest
-REST integration timeout (29 s) plus a margin. Only a gateway request that failed inside the
-engine (no record written) ever reaches it."""
-REMEMBER_S = 960.0
-"""How long a counted gateway request's id is kept to drop its late Lambda record: the
-longest Lambda timeout (900 s, the function runs on after an integration timeout) + margin."""
+def arm_counts(appended: Counter[GatewayKey], target: TelemetryTarget) -> list[int]:
+    """``[stable, canary]``: the gateway records of each arm in ``appended`` (by key)."""
+    arms = [0, 0]
+    for key, count in appended.items():
+        arm = _arm_of_key(key, target)
+        if arm is not None:
+            arms[arm] += count
+    return arms
 
 
-@dataclass(slots=True)
-class _Reader:
-    """One target's reading state in this process: the accumulator, and the gateway records
-    the log had appended before the reader's cursor (by key, to size a gap exactly)."""
+def arms_before(cursor: Any) -> tuple[int, int]:
+    """The per-arm counts a cursor carries (0, 0 for one without them)."""
+    arms = cursor.get("arms") if isinstance(cursor, dict) else None
+    if not (isinstance(arms, list) and len(arms) == 2):
+        return 0, 0
+    return int(arms[0]), int(arms[1])
 
-    evidence: EvidenceAccumulator
-    appended: Counter[GatewayKey] = field(default_factory=Counter)
 
-    def lost(self, chunk: TelemetrySlice, target: TelemetryTarget) -> tuple[int, int]:
-        """Gateway requests of each arm evicted before this reader saw them."""
-        stable = canary = 0
-        for key, count in (chunk.evicted or Counter()).items():
-            missed = count - self.appended.get(key, 0)
-            arm = _arm_of_key(key, target)
-            if missed > 0 and arm is not None:
-                stable, canary = (stable, canary + missed) if arm else (stable + missed, canary)
-        return stable, canary
+def lost_per_arm(
+    chunk: TelemetrySlice, target: TelemetryTarget, before: tuple[int, int]
+) -> tuple[int, int]:
+    """Gateway requests of each arm evicted before the reader saw them: evicted so far minus
+    appended before its cursor (both cumulative since the log began; the cursor is older than
+    the oldest record held, so per key the difference is what it missed)."""
+    evicted = arm_counts(chunk.evicted or Counter(), target)
+    return max(0, evicted[0] - before[0]), max(0, evicted[1] - before[1])
 
 
 def read_position(cursor: Any, uid: str, now_at: int) -> int:
@@ -271,19 +261,15 @@ def _arm_of_key(key: GatewayKey, target: TelemetryTarget) -> bool | None:
     return version == target.canary_version
 
 
-def _observation(
+def _invocation(
     record: RequestRecord | LambdaInvocation, target: TelemetryTarget
-) -> Observation | None:
+) -> Invocation | None:
+    """The evidence one record is for ``target``: a gateway record, or a direct invoke's."""
     if isinstance(record, RequestRecord):
-        invocation = _from_gateway(record, target)
-        if invocation is None:
-            return None
-        expects = target.mode != "stage" and record.executed_version is not None
-        return Observation(record.request_id, record.timestamp, Source.GATEWAY, invocation, expects)
-    invocation = _from_lambda(record, target)
-    if invocation is None:
-        return None
-    return Observation(record.request_id, record.timestamp, Source.LAMBDA, invocation)
+        return _from_gateway(record, target)
+    if record.via_gateway:
+        return None  # its gateway record is the evidence (module docstring)
+    return _from_lambda(record, target)
 
 
 def _from_gateway(record: RequestRecord, target: TelemetryTarget) -> Invocation | None:

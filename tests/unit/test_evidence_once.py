@@ -83,11 +83,13 @@ def _request(rid: str, at: float, status: int, version: str = "2") -> RequestRec
     )  # fmt: skip
 
 
-def _lambda(rid: str, at: float, error: str | None, version: str = "2") -> LambdaInvocation:
+def _lambda(
+    rid: str, at: float, error: str | None, version: str = "2", via_gateway: bool = True
+) -> LambdaInvocation:
     return LambdaInvocation(
         timestamp=at, request_id=rid, function_name="Fn", qualifier="live",
         executed_version=version, duration_ms=3.0, function_error=error, error_type=error,
-        throttled=False, cold_start=False, init_duration_ms=None,
+        throttled=False, cold_start=False, init_duration_ms=None, via_gateway=via_gateway,
     )  # fmt: skip
 
 
@@ -129,8 +131,19 @@ def test_a_direct_invoke_counts_without_waiting() -> None:
     engine = _engine()
     platform = LocalPlatform(engine)
     cursor = platform.read_telemetry(TARGET, None).cursor
-    engine.telemetry.add(_lambda("direct", engine.clock.now(), "Unhandled"))
+    engine.telemetry.add(_lambda("direct", engine.clock.now(), "Unhandled", via_gateway=False))
     assert _failures(platform.read_telemetry(TARGET, cursor)) == 1
+
+
+def test_a_request_cut_off_before_its_answer_counts_nowhere() -> None:
+    """The function failed, but the engine died before the gateway wrote its record, so no
+    answer reached the client: the Lambda record alone is not a failure a client saw."""
+    engine = _engine()
+    platform = LocalPlatform(engine)
+    cursor = platform.read_telemetry(TARGET, None).cursor
+    engine.telemetry.add(_lambda("cut", engine.clock.now(), "Unhandled"))
+    engine.clock.advance(60.0)  # however long it waits, no gateway record comes
+    assert platform.read_telemetry(TARGET, cursor).invocations == []
 
 
 def test_falling_behind_the_buffer_reports_the_gap_per_arm_and_reads_on() -> None:

@@ -171,10 +171,11 @@ class FunctionInvoker:
             raise invalid_parameter(f"Unsupported InvocationType {invocation_type}")
         rid = request_id or str(uuid.uuid4())
         if invocation_type == "Event":
-            task = asyncio.ensure_future(self.invoke_target(target, payload, rid))
+            event = self.invoke_target(target, payload, rid, via_gateway=False)
+            task = asyncio.ensure_future(event)
             task.add_done_callback(lambda t: t.exception())
             return InvokeResult(202, b"", target.executed_version, None, "", None)
-        outcome = await self.invoke_target(target, payload, rid)
+        outcome = await self.invoke_target(target, payload, rid, via_gateway=False)
         return InvokeResult(
             200,
             outcome.payload,
@@ -185,9 +186,13 @@ class FunctionInvoker:
         )
 
     async def invoke_target(
-        self, target: ResolvedTarget, payload: bytes, request_id: str
+        self, target: ResolvedTarget, payload: bytes, request_id: str, *, via_gateway: bool = True
     ) -> InvocationOutcome:
-        """Run an already resolved target and notify listeners (throttles too)."""
+        """Run an already resolved target and notify listeners (throttles too).
+
+        The gateways (REST and HTTP API) call this directly; :meth:`invoke` (the Lambda API)
+        passes ``via_gateway=False``, so the records tell the two kinds of invocation apart.
+        """
         started = self._clock.now()
         try:
             outcome = await self._runtime.invoke(
@@ -200,7 +205,7 @@ class FunctionInvoker:
             outcome = rules.limit_response_size(outcome)
         except AwsApiError as error:
             if error.code == "TooManyRequestsException":
-                self._notify(_throttled(target, started, request_id))
+                self._notify(_throttled(target, started, request_id, via_gateway))
             raise
         self._notify(
             LambdaInvocation(
@@ -215,6 +220,7 @@ class FunctionInvoker:
                 throttled=False,
                 cold_start=outcome.cold_start,
                 init_duration_ms=outcome.init_duration_ms,
+                via_gateway=via_gateway,
             )
         )
         return outcome
@@ -264,7 +270,9 @@ class FunctionInvoker:
         return spec
 
 
-def _throttled(target: ResolvedTarget, started: float, request_id: str) -> LambdaInvocation:
+def _throttled(
+    target: ResolvedTarget, started: float, request_id: str, via_gateway: bool
+) -> LambdaInvocation:
     """The record of an invocation the runtime refused (no version ran)."""
     return LambdaInvocation(
         timestamp=started,
@@ -278,4 +286,5 @@ def _throttled(target: ResolvedTarget, started: float, request_id: str) -> Lambd
         throttled=True,
         cold_start=False,
         init_duration_ms=None,
+        via_gateway=via_gateway,
     )

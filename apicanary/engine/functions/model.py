@@ -164,6 +164,9 @@ class LambdaInvocation:
     throttled: bool
     cold_start: bool
     init_duration_ms: float | None
+    # invoked for an API Gateway request, whose gateway record says what the client got; a
+    # direct invoke (the Invoke API, a hook) is its own evidence
+    via_gateway: bool = False
 
 
 InvocationListener = Callable[[LambdaInvocation], None]
