@@ -8,7 +8,10 @@ log's flush). Only the worker process is left out, so the figure is the engine's
 overhead.
 
 Run: ``.venv/bin/python -m bench.handle_path [N]`` prints CPU µs per request (best of five
-rounds; a busy shared machine still inflates it). For a figure that load does not move,
+rounds; a busy shared machine still inflates it). ``--compare-telemetry`` runs two engines in
+one process, rounds interleaved: the telemetry log on file (as ``serve`` runs it: one
+``write(2)`` per request) and the same log kept in memory only (as before it was durable),
+and prints both and their ratio. CPU time includes the system time of the writes. For a figure that load does not move,
 count instructions::
 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
@@ -110,7 +113,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", type=int, nargs="?", default=2000)
     parser.add_argument("--only", action="store_true", help="run n requests once, print nothing")
+    parser.add_argument(
+        "--compare-telemetry", action="store_true", help="durable telemetry log vs in memory"
+    )
     args = parser.parse_args()
+    if args.compare_telemetry:
+        compare_telemetry(args.n)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         engine = build(Path(tmp))
         asyncio.run(run(engine, 50))  # warm: spec cache, compiled view, code snapshot
@@ -120,6 +129,26 @@ def main() -> None:
             best = min(_timed(engine, args.n) for _ in range(5))
             print(f"Gateway.handle, canned worker: {best / args.n * 1e6:.1f} µs per request")
         engine.store.close()
+
+
+def compare_telemetry(n: int, rounds: int = 7) -> None:
+    """Best CPU µs per request of each variant over interleaved rounds, and the ratio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        durable = build(Path(tmp) / "file")
+        memory = build(Path(tmp) / "memory")
+        memory.telemetry.close()  # from here on the log only keeps records in memory
+        for engine in (durable, memory):
+            asyncio.run(run(engine, 50))
+        best = {"file": float("inf"), "memory": float("inf")}
+        for _ in range(rounds):
+            best["file"] = min(best["file"], _timed(durable, n))
+            best["memory"] = min(best["memory"], _timed(memory, n))
+        for name, seconds in best.items():
+            print(f"telemetry log in {name}: {seconds / n * 1e6:.1f} µs per request")
+        print(f"ratio file / memory: {best['file'] / best['memory']:.3f}")
+        for engine in (durable, memory):
+            engine.telemetry.close()
+            engine.store.close()
 
 
 def _timed(engine: Engine, n: int) -> float:
