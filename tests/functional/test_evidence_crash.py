@@ -23,7 +23,7 @@ import httpx
 from apicanary.server.process import ServerProcess, spawn_server
 from tests.fixtures.evidence_project import set_tag, write_project
 from tests.support.local import aws_client
-from tests.support.traffic import VERSION_HEADER, Seen
+from tests.support.traffic import Seen
 
 # both versions fail alike: the rollout keeps watching (paused), never decides
 STRATEGY: dict[str, Any] = {"steps": [{"setWeight": 50}, {"pause": {}}]}
@@ -37,7 +37,9 @@ def _doc(server: ServerProcess, rollout_id: str) -> dict[str, Any]:
     return dict(httpx.get(url, timeout=30).json())
 
 
-def _send(base: str, paths: list[str], clients: int, then: Callable[[], None] = int) -> Seen:
+def _send(
+    base: str, paths: list[str], clients: int, then: Callable[[], object] = lambda: None
+) -> Seen:
     """Send ``paths`` from ``clients`` threads; the thread that gets the last answer calls
     ``then`` at once (no thread join before it)."""
     seen = Seen()
@@ -47,7 +49,7 @@ def _send(base: str, paths: list[str], clients: int, then: Callable[[], None] = 
     def one(path: str) -> None:
         with httpx.Client(timeout=30) as client:
             answer = client.get(base + path)
-        seen.add(answer.headers.get(VERSION_HEADER), answer.status_code)
+        seen.record(answer)
         with lock:
             left[0] -= 1
             if left[0] == 0:

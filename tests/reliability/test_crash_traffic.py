@@ -1,13 +1,20 @@
 """SIGKILL the real ``serve`` at seeded points of rollouts that are doing something: clients
 send traffic throughout, analysis steps are running, and one canary is bad.
 
-Each rollout must end as it should (good → promoted, bad → rolled back), and nothing may be
-counted twice across the crashes: after the last restart, the failures the rollout counted per
-arm are at most the 5xx answers clients received from that version. They are not always
-equal: the telemetry log is in memory, so a request answered in the last milliseconds before
-a SIGKILL, before the controller (woken by the failure) had read and journalled it, is lost
-with the process. The test bounds that loss (two per kill); closing it needs a durable log
-(not built). Requests in flight at a kill get no answer; they are neither.
+Each rollout must end as it should (good → promoted, bad → rolled back), and no evidence may
+be lost or counted twice across the crashes: after the last restart, the failures the rollout
+counted per arm equal the 5xx answers clients received from that version (by
+``x-apicanary-executed-version``), exactly. The engine's telemetry log is on file, each record
+written before its answer, and the controller's journalled cursor resumes in it after a
+restart, so a request answered in the last milliseconds before a kill is read once, by the
+restarted controller. Requests in flight at a kill get no answer and count nowhere.
+
+The bad rollout ends under traffic: requests already routed to the canary when the rollback
+was decided are answered after the rollout's last read, and an ended rollout does not count
+them (at most one per client). Up to that read it is exact: the test reads the rollout's
+final cursor from the journal and the telemetry log from the state directory, and the counted
+failures equal the clients' 5xx answers whose records lie before the cursor, request id for
+request id; every answer a client received is in the log.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from typing import Any
 import httpx
 import pytest
 
+from apicanary.engine.telemetry import TelemetryLog
+from apicanary.rollout.journal import Journal
 from apicanary.server.process import ServerProcess, spawn_server
+from apicanary.store import Store
 from tests.fixtures.evidence_project import set_tag, write_project
 from tests.support.local import aws_client
 from tests.support.traffic import Traffic
@@ -43,6 +53,24 @@ KILLS = 3
 def _doc(server: ServerProcess, rollout_id: str) -> dict[str, Any]:
     url = f"{server.control_url}/_apicanary/rollouts/{rollout_id}"
     return dict(httpx.get(url, timeout=30).json())
+
+
+def _journalled(state: Path, rollout_id: str) -> tuple[dict[str, Any], set[str], set[str]]:
+    """With ``serve`` stopped: the rollout's journalled progress, and of the engine's telemetry
+    log the request ids before the cursor journalled with it (what it read), and all."""
+    store = Store(state)
+    try:
+        journalled = Journal(store).load(rollout_id).document
+    finally:
+        store.close()
+    cursor = journalled["cursor"]
+    log = TelemetryLog(directory=state / "telemetry")
+    held = log.since(0)
+    log.close()
+    assert cursor["log"] == log.uid and held.dropped == 0, (cursor, log.uid, held.dropped)
+    oldest = held.cursor - len(held.records)
+    read = {r.request_id for r in held.records[: cursor["at"] - oldest]}
+    return journalled["progress"], read, {r.request_id for r in held.records}
 
 
 @pytest.mark.parametrize(("seed", "bad"), [(11, False), (12, True)])
@@ -105,13 +133,18 @@ def test_kills_under_traffic_end_right_and_lose_no_evidence(
         traffic.stop()
         server.stop()
     assert live_kills >= 1
-    progress = document["progress"]
+    progress, read, logged = _journalled(state, rid)
+    for version in ("1", "2"):
+        assert len(seen.failed_ids.get(version, set())) == seen.failures[version]
+        assert seen.failed_ids.get(version, set()) <= logged  # no answer is missing from file
+    for arm, version in (("stable", "1"), ("canary", "2")):
+        counted = len(seen.failed_ids.get(version, set()) & read)
+        assert progress[f"{arm}Errors"] == counted, (arm, progress, seen.failures)  # exact
     if bad:
         assert document["status"] == "rolled_back" and "canary error rate" in document["reason"]
-        # requests already routed to the canary when the rollback was decided fail after it:
-        # clients see them, the ended rollout does not count them (at most one per client)
+        # requests already routed to the canary when the rollback was decided fail after its
+        # last read: clients see them, the ended rollout does not count them (one per client)
         assert 0 <= seen.failures["2"] - progress["canaryErrors"] <= 3
     else:
         for arm, version in (("stable", "1"), ("canary", "2")):
-            lost = seen.failures[version] - progress[f"{arm}Errors"]
-            assert 0 <= lost <= 2 * KILLS, (arm, progress, seen.failures)  # never twice
+            assert progress[f"{arm}Errors"] == seen.failures[version], (arm, progress, seen)

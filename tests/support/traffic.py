@@ -15,19 +15,21 @@ import httpx
 from apicanary.server.process import ServerProcess
 
 VERSION_HEADER = "x-apicanary-executed-version"
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 
 
 @dataclass
 class Seen:
-    """Per version: answers, and 5xx answers, that clients received."""
+    """Per version: answers, and 5xx answers (with their request ids), that clients received."""
 
     answers: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
+    failed_ids: dict[str, set[str]] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)
     unanswered: int = 0  # connection errors: no answer, no version
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, version: str | None, status: int) -> None:
+    def add(self, version: str | None, status: int, request_id: str | None = None) -> None:
         with self.lock:
             if version is None:
                 self.unanswered += 1
@@ -36,6 +38,13 @@ class Seen:
             self.statuses[status] += 1
             if status >= 500:
                 self.failures[version] += 1
+                if request_id is not None:
+                    self.failed_ids.setdefault(version, set()).add(request_id)
+
+    def record(self, answer: httpx.Response) -> None:
+        """Count one answer by its ``x-apicanary-executed-version`` and ``x-amzn-RequestId``."""
+        headers = answer.headers
+        self.add(headers.get(VERSION_HEADER), answer.status_code, headers.get(REQUEST_ID_HEADER))
 
 
 class Traffic:
@@ -77,8 +86,7 @@ class Traffic:
         with httpx.Client(timeout=30) as client:
             while not self._stop.is_set():
                 try:
-                    answer = client.get(self.url().rstrip("/") + self.path_for(n))
-                    self.seen.add(answer.headers.get(VERSION_HEADER), answer.status_code)
+                    self.seen.record(client.get(self.url().rstrip("/") + self.path_for(n)))
                 except httpx.HTTPError:
                     self.seen.add(None, 0)
                     self._stop.wait(0.05)  # the server is down: do not spin

@@ -11,6 +11,7 @@ from typing import Any
 from apicanary.clock import VirtualClock
 from apicanary.engine.gateway.inflight import InFlight
 from apicanary.engine.telemetry import TelemetryLog
+from apicanary.engine.telemetry_file import Record
 from apicanary.platform.base import TelemetryTarget
 from apicanary.platform.local import LocalPlatform
 from tests.unit.test_evidence_once import _lambda, _request
@@ -31,7 +32,7 @@ def _lines(directory: Path) -> int:
 
 def test_a_reopened_log_keeps_its_uid_its_sequence_and_its_records(tmp_path: Path) -> None:
     log = TelemetryLog(100, tmp_path)
-    records = [_request(f"g{n}", 1000.0 + n, 502 if n % 2 else 200) for n in range(5)]
+    records: list[Record] = [_request(f"g{n}", 1000.0 + n, 502 if n % 2 else 200) for n in range(5)]
     records.append(_lambda("direct", 1006.0, "Unhandled", via_gateway=False))
     for record in records:
         log.add(record)
