@@ -10,9 +10,12 @@ promoted by a human; a bad one must be rolled back by the tests). After each kil
 file's ``integrity_check`` is read; the server restarts on the same state directory and the
 controller resumes from its journal. Reported: runs that ended right (good → promoted, bad →
 rolled back, alias clean, events in order), integrity, the time from a restart until the
-controller ticked again, and the canary failures the rollouts counted against the 5xx answers
-clients received from version 2 (never more; the difference is what a kill took before the
-controller had read it: the telemetry log is in memory).
+controller ticked again, and the failures the rollouts counted per arm against the 5xx answers
+clients received from that version, request id for request id: after the run, the rollout's
+journalled cursor and the engine's telemetry log (on file under the state directory) say which
+answers the rollout had read; counted must equal the clients' 5xx among them, every answer a
+client received must be in the log, and only a bad canary's last answers (routed to it before
+the rollback, answered after the rollout's last read) may be left unread.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from typing import Any
 
 import boto3
 import httpx
+import orjson
 
+from apicanary.engine.telemetry import TelemetryLog
 from apicanary.server.process import ServerProcess, spawn_server
 from bench.common import exit_on_sigterm, table
 
@@ -81,11 +86,11 @@ def _project(root: Path, tag: str) -> Path:
 
 
 class _Clients:
-    """Threads sending requests to whatever server is current; 5xx answers per version."""
+    """Threads sending requests to whatever server is current; 5xx request ids per version."""
 
     def __init__(self, url: Callable[[], str], bad: bool, clients: int = 3) -> None:
         self.url, self.bad = url, bad
-        self.failures: dict[str, int] = {}
+        self.failures: dict[str, set[str]] = {"1": set(), "2": set()}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
@@ -113,10 +118,12 @@ class _Clients:
                 version = answer.headers.get("x-apicanary-executed-version", "")
                 if answer.status_code >= 500:
                     with self._lock:
-                        self.failures[version] = self.failures.get(version, 0) + 1
+                        self.failures.setdefault(version, set()).add(
+                            answer.headers.get("x-amzn-RequestId", "")
+                        )
                 self._stop.wait(0.01)
 
-    def stop(self) -> dict[str, int]:
+    def stop(self) -> dict[str, set[str]]:
         self._stop.set()
         for thread in self._threads:
             thread.join(15)
@@ -138,6 +145,28 @@ def _lambda(server: ServerProcess) -> Any:
     )  # fmt: skip
 
 
+def _audit(state: Path, rollout_id: str, seen: dict[str, set[str]]) -> dict[str, int]:
+    """With the server stopped: the failures the rollout journalled per arm against the 5xx
+    answers clients got, split by whether the rollout's cursor had passed their records."""
+    with sqlite3.connect(state / "state.sqlite3") as conn:
+        row = conn.execute("SELECT document FROM rollouts WHERE id = ?", (rollout_id,)).fetchone()
+    document = orjson.loads(row[0])
+    log = TelemetryLog(directory=state / "telemetry")
+    held = log.since(0)
+    log.close()
+    cursor = document["cursor"]
+    first = held.cursor - len(held.records)
+    read_ids = {r.request_id for r in held.records[: cursor["at"] - first]}
+    all_ids = {r.request_id for r in held.records}
+    audit = {"sameLog": int(cursor["log"] == log.uid and held.dropped == 0)}
+    for arm, version in (("stable", "1"), ("canary", "2")):
+        audit[f"{arm}Seen"] = len(seen[version])
+        audit[f"{arm}SeenRead"] = len(seen[version] & read_ids)
+        audit[f"{arm}Counted"] = int(document["progress"][f"{arm}Errors"])
+        audit[f"{arm}NotInLog"] = len(seen[version] - all_ids)
+    return audit
+
+
 def one_run(seed: int, workdir: Path) -> dict[str, object]:
     rng = random.Random(seed)
     bad = seed % 2 == 1
@@ -149,7 +178,7 @@ def one_run(seed: int, workdir: Path) -> dict[str, object]:
     resume_s: list[float] = []
     live_kills = 0
     clients: _Clients | None = None
-    seen: dict[str, int] = {}
+    seen: dict[str, set[str]] = {"1": set(), "2": set()}
     try:
         _project(workdir / "project", "v2")
         version = _lambda(server).publish_version(FunctionName="Fn")["Version"]
@@ -189,7 +218,6 @@ def one_run(seed: int, workdir: Path) -> dict[str, object]:
             document = _rollout(server, rollout_id)
         seen = clients.stop()
         time.sleep(1.0)  # the last answers are read
-        counted = int(_rollout(server, rollout_id)["progress"]["canaryErrors"])  # type: ignore[index]
         if not bad:
             httpx.post(
                 f"{server.control_url}/_apicanary/rollouts/{rollout_id}/intents",
@@ -220,8 +248,7 @@ def one_run(seed: int, workdir: Path) -> dict[str, object]:
         "liveKills": live_kills,
         "integrity": integrity,
         "resumeS": resume_s,
-        "canarySeen": seen.get(version, 0),
-        "canaryCounted": counted,
+        **_audit(state, rollout_id, seen),
     }
 
 
@@ -235,7 +262,21 @@ def run(quick: bool) -> str:
     converged = sum(1 for r in results if r["converged"])
     checks = [c for r in results for c in r["integrity"]]  # type: ignore[attr-defined]
     resume = [s for r in results for s in r["resumeS"]]  # type: ignore[attr-defined]
-    lost = [int(str(r["canarySeen"])) - int(str(r["canaryCounted"])) for r in results]
+
+    def total(key: str) -> int:
+        return sum(int(str(r[key])) for r in results)
+
+    exact = sum(
+        1
+        for r in results
+        if r["sameLog"] and all(r[f"{a}Counted"] == r[f"{a}SeenRead"] for a in ("stable", "canary"))
+    )
+
+    def unread(r: dict[str, object], arm: str) -> int:
+        return int(str(r[f"{arm}Seen"])) - int(str(r[f"{arm}SeenRead"]))
+
+    good_unread = sum(unread(r, a) for r in results if not r["bad"] for a in ("stable", "canary"))
+    bad_unread = [unread(r, "canary") for r in results if r["bad"]] or [0]
     rows = [
         ["rollouts (half of them a bad canary), clients sending throughout", str(runs)],
         ["SIGKILLs landing mid-rollout", f"{kills} of {runs * KILLS_PER_RUN}"],
@@ -244,13 +285,23 @@ def run(quick: bool) -> str:
             f"{converged} of {runs}",
         ],
         [
-            "canary failures counted ÷ 5xx clients got from the canary (sum over runs)",
-            f"{sum(int(str(r['canaryCounted'])) for r in results)} ÷ "
-            f"{sum(int(str(r['canarySeen'])) for r in results)}",
+            "runs whose counted failures equal, per arm, the clients' 5xx the rollout read",
+            f"{exact} of {runs}",
         ],
         [
-            "canary failures a run lost to its kills (never counted twice: ≥ 0), mean / max",
-            f"{statistics.mean(lost):.1f} / {max(lost)}",
+            "failures counted ÷ 5xx clients got, stable / canary (sum over runs)",
+            f"{total('stableCounted')} ÷ {total('stableSeen')} / "
+            f"{total('canaryCounted')} ÷ {total('canarySeen')}",
+        ],
+        [
+            "5xx answers clients got that are missing from the telemetry log",
+            str(total("stableNotInLog") + total("canaryNotInLog")),
+        ],
+        ["good runs: 5xx clients got that the rollout never read (sum)", str(good_unread)],
+        [
+            "bad runs: canary 5xx answered after the rollout's last read (routed to it before "
+            "the rollback), max per run",
+            str(max(bad_unread)),
         ],
         ["integrity_check ok after a kill", f"{checks.count('ok')} of {len(checks)}"],
         [
