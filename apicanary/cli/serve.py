@@ -100,7 +100,8 @@ def parse_logs_delay(text: str) -> float:
 @click.option("--telemetry-buffer", type=click.IntRange(100, 10_000_000),
               default=DEFAULT_TELEMETRY_CAPACITY, show_default=True, metavar="RECORDS",
               help="Request records kept for the rollout controller (two per gateway "
-                   "request); a controller further behind notes the gap.")  # fmt: skip
+                   "request; in memory and under STATE_DIR/telemetry, so a restart resumes "
+                   "them); a controller further behind notes the gap.")  # fmt: skip
 @output_option
 def serve(
     template: Path | None,
