@@ -19,6 +19,10 @@ on its own: one ``write(2)`` per gateway request. A reader never sees a record t
 file (:meth:`since` writes what is pending first), so a cursor journalled by the controller
 points into the same sequence after a restart: the reopened log keeps its ``uid``, its
 sequence numbers and its per-key counts, and the reader resumes where it stopped.
+The one order left open: a kill after a record's write and before its answer's write (the
+rest of that event-loop pass) leaves a record whose client got a connection error instead of
+the answer. Writing after the answer would lose answered requests instead; this order errs
+towards evidence, and the window is that one pass.
 
 ``uid`` names this log: a cursor from another log (a memory-only log of a restarted engine,
 or a deleted directory) starts at 0.
