@@ -11,8 +11,8 @@ Run: ``.venv/bin/python -m bench.handle_path [N]`` prints CPU µs per request (b
 rounds; a busy shared machine still inflates it). ``--compare-telemetry`` runs two engines in
 one process, rounds interleaved: the telemetry log on file (as ``serve`` runs it: one
 ``write(2)`` per request) and the same log kept in memory only (as before it was durable),
-and prints both and their ratio. CPU time includes the system time of the writes. For a figure that load does not move,
-count instructions::
+and prints both and their ratio. CPU time includes the system time of the writes. For a
+figure that load does not move, count instructions::
 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
         .venv/bin/python -m bench.handle_path --only N

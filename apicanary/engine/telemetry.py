@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from apicanary.engine.functions.model import LambdaInvocation
 from apicanary.engine.gateway.messages import RequestRecord
 from apicanary.engine.telemetry_file import Record, SegmentFiles, encode
 
