@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import time
+from binascii import b2a_base64
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -69,7 +70,7 @@ def _extended_request_id(request_id: str) -> str:
         return request_id
     if len(raw) < 11:
         return request_id
-    return base64.b64encode(raw).decode("ascii")
+    return b2a_base64(raw, newline=False).decode("ascii")
 
 
 def _unquote_form(text: str) -> str:
@@ -105,6 +106,22 @@ def parse_query_string(
     return single, multi
 
 
+_NAME_CACHE_SIZE = 1024
+_event_names: dict[str, tuple[str, str | None]] = {}
+"""Header name as received -> ``(lower-cased name, event key or None if dropped)``; header
+names repeat across requests, so the lower-casing and the re-casing rules run once per name."""
+
+
+def _event_name(name: str) -> tuple[str, str | None]:
+    entry = _event_names.get(name)
+    if entry is None:
+        lower = name.lower()
+        entry = (lower, None if lower in _DROPPED else _RECASED.get(lower, name))
+        if len(_event_names) < _NAME_CACHE_SIZE:
+            _event_names[name] = entry
+    return entry
+
+
 def _group_headers(
     headers: Sequence[tuple[str, str]],
 ) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
@@ -112,13 +129,15 @@ def _group_headers(
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     names: dict[str, str] = {}
+    event_names = _event_names
     for name, value in headers:
-        lower = name.lower()
+        entry = event_names.get(name) or _event_name(name)
+        lower = entry[0]
         key = names.get(lower)
         if key is None:
-            if lower in _DROPPED:
+            key = entry[1]
+            if key is None:
                 continue
-            key = _RECASED.get(lower, name)
             names[lower] = key
             single[key] = value
             multi[key] = [value]
@@ -128,6 +147,7 @@ def _group_headers(
     return single, multi, names
 
 
+@lru_cache(maxsize=512)
 def _event_paths(raw_path: str, stage: str) -> tuple[str, str]:
     """``(path, requestContext.path)`` as AWS gives them for a raw request path.
 
@@ -147,7 +167,7 @@ def _event_paths(raw_path: str, stage: str) -> tuple[str, str]:
 
 
 def _put_added_headers(
-    added: list[tuple[str, str]],
+    added: Sequence[tuple[str, str]],
     single: dict[str, str],
     multi: dict[str, list[str]],
     names: dict[str, str],
@@ -163,6 +183,7 @@ def _put_added_headers(
         multi[name] = [value]
 
 
+@lru_cache(maxsize=64)
 def _domain_prefix(domain_name: str) -> str:
     host = domain_name.partition(".")[0]
     return host.partition(":")[0] if "." not in domain_name else host

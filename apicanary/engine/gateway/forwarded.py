@@ -80,18 +80,27 @@ def added_headers(
     request_id: str,
     request_time_ms: int,
     edge: bool = False,
-) -> list[tuple[str, str]]:
+) -> tuple[tuple[str, str], ...]:
     """``(name, value)`` pairs API Gateway adds, canonically cased (see the module docstring)."""
-    forwarded_for = f"{sent_forwarded_for}, {source_ip}" if sent_forwarded_for else source_ip
-    added: list[tuple[str, str]] = []
-    if edge:
-        added.extend(_EDGE_VIEWER)
-        unique = request_id.replace("-", "")
-        added.append(("Via", f"1.1 {unique[:32]}.cloudfront.net (CloudFront)"))
-        cf_id = base64.urlsafe_b64encode((unique * 2).encode("ascii", "replace")[:40]).decode()
-        added.append(("X-Amz-Cf-Id", cf_id))
-    added.append(("X-Amzn-Trace-Id", sent_trace_id or trace_id(request_id, request_time_ms)))
-    added.append(("X-Forwarded-For", forwarded_for))
-    added.append(("X-Forwarded-Port", forwarded_port(host)))
-    added.append(("X-Forwarded-Proto", "http"))
-    return added
+    regional = (
+        ("X-Amzn-Trace-Id", sent_trace_id or trace_id(request_id, request_time_ms)),
+        (
+            "X-Forwarded-For",
+            f"{sent_forwarded_for}, {source_ip}" if sent_forwarded_for else source_ip,
+        ),
+        ("X-Forwarded-Port", forwarded_port(host)),
+        _PROTO,
+    )
+    if not edge:
+        return regional
+    unique = request_id.replace("-", "")
+    cf_id = base64.urlsafe_b64encode((unique * 2).encode("ascii", "replace")[:40]).decode()
+    return (
+        *_EDGE_VIEWER,
+        ("Via", f"1.1 {unique[:32]}.cloudfront.net (CloudFront)"),
+        ("X-Amz-Cf-Id", cf_id),
+        *regional,
+    )
+
+
+_PROTO = ("X-Forwarded-Proto", "http")
