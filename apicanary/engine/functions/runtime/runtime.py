@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from apicanary.engine.functions.runtime.cpuprobe import CpuProbe
+from apicanary.engine.functions.runtime.cpuprobe import CpuProbe, CpuReading
 from apicanary.engine.functions.runtime.environment import log_stream_name
 from apicanary.engine.functions.runtime.host import physical_memory_mb, usable_cores
 from apicanary.engine.functions.runtime.logsink import LogTap, LogWriter, TeeLog, VersionLog
@@ -224,7 +224,7 @@ class Runtime:
             if probe is not None and worker.alive:
                 # the worker's own handler time, not the round trip: under load the engine
                 # may read the reply late, which would make any handler look idle
-                self._measure(pool, probe, outcome.duration_ms / 1000.0)
+                self._measure(pool, probe, outcome.duration_ms / 1000.0, worker.reported_cpu)
             self._release(pool, worker)
             return outcome
         raise PlatformError(f"no worker of {spec.pool_key} survived {_ATTEMPTS} attempts")
@@ -238,9 +238,10 @@ class Runtime:
         return None
 
     @staticmethod
-    def _measure(pool: _Pool, probe: CpuProbe, wall_s: float) -> None:
-        """Teach the version's share estimate what this invocation wanted of a CPU."""
-        current = probe.read()
+    def _measure(pool: _Pool, probe: CpuProbe, wall_s: float, reported: CpuReading | None) -> None:
+        """Teach the version's share estimate what this invocation wanted of a CPU (from the
+        counters the worker sent with its reply, else read from /proc here)."""
+        current = reported if reported is not None else probe.read()
         if current is not None:
             on_cpu_s, queued_s = current.since(probe.last)
             pool.estimate = pool.estimate.add(on_cpu_s, awake_s(on_cpu_s, queued_s, wall_s))
@@ -466,6 +467,12 @@ class Runtime:
     # --- event loop binding ----------------------------------------------------------------
 
     def _bind_loop(self) -> None:
+        bound = self._loop
+        if bound is not None and bound.is_running() and not bound.is_closed():
+            # the usual case, checked without get_running_loop (a getpid system call per
+            # invocation on Python 3.11); a call from another thread's loop while the bound
+            # one runs is not detected here
+            return
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop

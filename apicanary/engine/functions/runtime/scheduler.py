@@ -88,6 +88,7 @@ class CpuScheduler:
         self._running: set[Slot] = set()
         self._waiters: deque[_Waiter] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.waits = 0
 
     @property
@@ -107,7 +108,9 @@ class CpuScheduler:
             share, self._demand, self.cores, unknown_share=self._unknown_share
         ):
             return self._start(share)
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()  # a getpid system call on 3.11
         waiter = _Waiter(source, loop.create_future())
         self._waiters.append(waiter)
         self._wake()

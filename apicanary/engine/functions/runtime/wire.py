@@ -7,7 +7,9 @@ the result or the error object) that is passed through without being re-encoded.
 Engine -> worker: ``{"id", "arn", "dl"}`` + event (``dl`` = deadline, epoch milliseconds).
 Worker -> engine: ``{"t": "ready"}`` once the handler is imported, ``{"t": "init_error",
 "type"}`` + error object if it could not be, then one ``{"t": "ok" | "err", "type"?, "d",
-"m"}`` + result/error object per request (``d`` handler ms, ``m`` peak RSS in MB).
+"m", "o"?, "c"?, "q"?}`` + result/error object per request (``d`` handler ms, ``m`` peak RSS
+in MB; ``o`` output left unread in the log pipe; ``c``/``q`` the worker's nanoseconds on and
+queued for a CPU so far, where it can read them).
 
 This module is imported by the worker bootstrap, so it must stay cheap to import.
 """

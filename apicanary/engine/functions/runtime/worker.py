@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apicanary.engine.functions.runtime import faults
+from apicanary.engine.functions.runtime.cpuprobe import CpuReading
 from apicanary.engine.functions.runtime.environment import log_stream_name, worker_environment
 from apicanary.engine.functions.runtime.logsink import LogWriter, WorkerLog
 from apicanary.engine.functions.runtime.memwatch import MemoryWatch
@@ -68,6 +69,8 @@ class Worker:
         self.ready = False
         self.returncode: int | None = None
         self.last_used = time.monotonic()
+        #: the worker's own CPU counters at its last reply (see bootstrap ``_Usage``), if sent
+        self.reported_cpu: CpuReading | None = None
         self._loop = asyncio.get_running_loop()
         self._memwatch = memwatch
         self._frames = FrameReader()
@@ -189,6 +192,7 @@ class Worker:
         spec = self.spec
         deadline_ms = int((time.time() + spec.timeout_s) * 1000)
         inbox = self._inbox = self._loop.create_future()
+        self.reported_cpu = None
         try:
             self._send(frame({"id": request_id, "arn": arn, "dl": deadline_ms}, payload))
         except BrokenPipeError:
@@ -225,7 +229,11 @@ class Worker:
     def _replied(
         self, request_id: str, meta: dict[str, Any], body: bytes, init_ms: float | None
     ) -> InvocationOutcome:
-        self._drain_log()
+        if meta.get("o", True):  # output still in the log pipe (absent: unknown)
+            self._drain_log()
+        on_cpu_ns, queued_ns = meta.get("c"), meta.get("q")
+        if type(on_cpu_ns) is int and type(queued_ns) is int:
+            self.reported_cpu = CpuReading(on_cpu_ns / 1e9, queued_ns / 1e9)
         duration_ms = float(meta.get("d", 0.0))
         error_type = meta.get("type") if meta.get("t") == "err" else None
         memory_used = int(meta.get("m", 0))
@@ -289,7 +297,8 @@ class Worker:
     # --- I/O callbacks ---------------------------------------------------------------------
 
     def _send(self, parts: Sequence[bytes]) -> None:
-        total = sum(len(part) for part in parts)
+        header, meta, body = parts
+        total = len(header) + len(meta) + len(body)
         try:
             written = os.writev(self._request_fd, parts)
         except BlockingIOError:
