@@ -293,6 +293,27 @@ def test_v1_headers_last_value_and_original_case() -> None:
     assert e["requestContext"]["identity"]["userAgent"] == "python-requests/testing"
 
 
+def test_v1_header_rules_hold_once_the_name_cache_is_full() -> None:
+    """The per-name rules are cached for the first names seen; names beyond the cache's
+    size get the same treatment, computed per request."""
+    for i in range(1500):  # far more distinct names than the cache keeps
+        v1(headers=[(f"X-Name-{i}", "v")])
+    e = v1(
+        headers=[
+            ("X-Fresh-Name", "1"),
+            ("x-fresh-NAME", "2"),
+            ("AUTHORIZATION", "secret"),
+            ("Content-LENGTH", "0"),
+            ("Connection", "close"),
+        ]
+    )
+    assert client_headers(e["headers"]) == {"X-Fresh-Name": "2", "Authorization": "secret"}
+    assert client_headers(e["multiValueHeaders"]) == {
+        "X-Fresh-Name": ["1", "2"],
+        "Authorization": ["secret"],
+    }
+
+
 # --- v1.0 event: query strings --------------------------------------------------------------
 
 
