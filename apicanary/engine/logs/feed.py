@@ -20,6 +20,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 
 from apicanary.engine.functions.runtime.logsink import LogTap
 from apicanary.engine.gateway.access_log import context_variables, render_access_log
@@ -86,7 +87,9 @@ class LambdaLogFeed:
             state = self._state(chosen.group, stream)
             text = data.decode("utf-8", "replace")
             messages = events(text, chosen.log_format, state, captured)
-            lines.setdefault((chosen.group, stream), []).extend((captured, m) for m in messages)
+            # zip: no Python step per line (this runs for every line the workers print)
+            stamped = zip(repeat(captured, len(messages)), messages, strict=True)
+            lines.setdefault((chosen.group, stream), []).extend(stamped)
         return self._store_all(lines)
 
     def _store_all(self, lines: dict[tuple[str, str], list[tuple[int, str]]]) -> int:

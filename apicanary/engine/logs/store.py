@@ -170,11 +170,14 @@ class LogStore:
             self._seq += len(batch)
             group.events.extend(batch)
             stream.events.extend(batch)
-            size = sum(len(e.message) for e in batch) + model.EVENT_OVERHEAD * len(batch)
+            # builtins over the fields, not generator expressions: this runs for every line a
+            # worker prints (START, END and REPORT at least) in the engine's housekeeping
+            timestamps = [e.timestamp for e in batch]
+            size = sum(map(len, [e.message for e in batch])) + model.EVENT_OVERHEAD * len(batch)
             group.stored_bytes += size
             stream.stored_bytes += size
-            low = min(e.timestamp for e in batch)
-            high = max(e.timestamp for e in batch)
+            low = min(timestamps)
+            high = max(timestamps)
             if stream.first_timestamp is None or low < stream.first_timestamp:
                 stream.first_timestamp = low
             if stream.last_timestamp is None or high > stream.last_timestamp:
