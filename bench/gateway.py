@@ -303,11 +303,17 @@ def _has_workers(target: Target) -> bool:
     return target.key.startswith("apicanary")
 
 
+def _us_per_request(cpu_pct: float, rps: float) -> float:
+    """CPU µs per request from a CPU share (100 = one core) and a rate; NaN when nothing was
+    answered (serverless-offline collapses to 0 req/s at 64 connections on a loaded machine)."""
+    return cpu_pct / 100 / rps * 1e6 if rps > 0 else float("nan")
+
+
 def _gw_us(target: Target, conns: int) -> float:
     """CPU µs per request of the server's main process (median over runs)."""
     return median(
         [
-            r.extra.get("main_cpu_pct", float("nan")) / 100 / r.rps * 1e6
+            _us_per_request(r.extra.get("main_cpu_pct", float("nan")), r.rps)
             for r in _runs(target, conns)
         ]
     )
@@ -317,7 +323,7 @@ def _workers_us(target: Target, conns: int) -> float:
     """CPU µs per request of the server's other processes (apicanary's workers)."""
     return median(
         [
-            (r.server_cpu_pct - r.extra.get("main_cpu_pct", float("nan"))) / 100 / r.rps * 1e6
+            _us_per_request(r.server_cpu_pct - r.extra.get("main_cpu_pct", float("nan")), r.rps)
             for r in _runs(target, conns)
         ]
     )
@@ -564,7 +570,7 @@ def markdown(report: GatewayReport) -> str:
                     fmt(_med_extra(target, conns, "main_cpu_pct"), 0)
                     if _has_workers(target)
                     else "",
-                    fmt(_med(target, conns, "server_cpu_pct") / 100 / rps * 1e6, 0),
+                    fmt(_us_per_request(_med(target, conns, "server_cpu_pct"), rps), 0),
                     fmt(_gw_us(target, conns), 0),
                     fmt(_workers_us(target, conns), 0) if _has_workers(target) else "",
                     fmt(_med(target, conns, "other_cpu_pct"), 0),
