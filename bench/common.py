@@ -142,10 +142,13 @@ def apicanary_serve(
     env = None
     if package_root is not None:
         env = {**os.environ, "PYTHONPATH": str(package_root)}
+    # ``python -m`` puts the working directory before PYTHONPATH: run an older checkout from
+    # its own directory, or the package imported would be this one's
+    cwd = REPO if package_root is None else package_root
     started = time.monotonic()
     process = subprocess.Popen(
         command,
-        cwd=REPO,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

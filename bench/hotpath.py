@@ -66,7 +66,8 @@ def _serve_ir(requests: int, root: Path | None) -> int:
             "--port", str(gateway), "--control-port", str(control),
         ]  # fmt: skip
         drive = _drive(f"http://127.0.0.1:{gateway}/prod/hello", requests)
-        return _callgrind_with(command, env, lambda p: read_ready(p, 600.0), drive)
+        # from the checkout's own directory: ``python -m`` puts it before PYTHONPATH
+        return _callgrind_with(command, env, lambda p: read_ready(p, 600.0), drive, root or REPO)
 
 
 def _uvicorn_ir(requests: int) -> int:
@@ -97,13 +98,15 @@ def _callgrind_with(
     env: dict[str, str],
     ready: Callable[[subprocess.Popen[str]], object],
     drive: Callable[[], None],
+    cwd: Path = REPO,
 ) -> int:
-    """Instructions of ``command`` under callgrind, driven once ``ready`` says it is."""
+    """Instructions of ``command`` under callgrind (run in ``cwd``), driven once ``ready``
+    says it is."""
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
         full = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command]
         process = subprocess.Popen(
-            full, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            full, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             start_new_session=True, env=env,
         )  # fmt: skip
         try:
