@@ -7,6 +7,7 @@ bench time into throwaway locations under ``PEER_DIR`` (never into the project),
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -15,18 +16,17 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apicanary.server.process import read_ready
+from apicanary.server.process import free_port, read_ready, serve_command
 
 REPO = Path(__file__).resolve().parent.parent
 HELLO_PROJECT = REPO / "bench" / "projects" / "hello"
@@ -49,17 +49,21 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def quick_main(doc: str | None, run: Callable[[bool], str], argv: Sequence[str] | None) -> None:
+    """The ``main`` of a benchmark whose one option is ``--quick``: parse ``argv``, stop the
+    servers it starts on SIGTERM, print ``run(quick)``'s markdown report."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    exit_on_sigterm()
+    print(run(args.quick), flush=True)
+
+
 class BenchSkip(Exception):
     """A benchmark (or one peer) cannot run here; the message says why."""
 
 
 # --- ports, processes ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, timeout_s: float, process: subprocess.Popen[Any] | None = None) -> float:
@@ -128,17 +132,13 @@ def apicanary_serve(
     template: Path | None = HELLO_PROJECT / "template.yaml",
     seed: int = 7,
     package_root: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[Serve]:
-    """``python -m apicanary serve ... --output json`` on free ports, until the block ends
-    (``package_root``: import apicanary from that checkout instead, e.g. an older revision)."""
+    """``python -m apicanary serve ... --output json`` (with ``extra_args``) on free ports,
+    until the block ends (``package_root``: import apicanary from that checkout instead, e.g.
+    an older revision)."""
     gateway_port, control_port = free_port(), free_port()
-    command = [
-        sys.executable, "-m", "apicanary", "serve", "--output", "json",
-        "--state-dir", str(state_dir), "--port", str(gateway_port),
-        "--control-port", str(control_port), "--seed", str(seed),
-    ]  # fmt: skip
-    if template is not None:
-        command += ["--template", str(template)]
+    command = serve_command(state_dir, template, gateway_port, control_port, seed, extra_args)
     env = None
     if package_root is not None:
         env = {**os.environ, "PYTHONPATH": str(package_root)}

@@ -25,9 +25,7 @@ other load), and how busy the rest of the machine was.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +34,7 @@ from typing import Any
 import httpx
 
 from apicanary.server.process import spawn_server
-from bench.common import HELLO_PROJECT, REPO, WrkResult, exit_on_sigterm, fmt, run_wrk, table
+from bench.common import HELLO_PROJECT, REPO, WrkResult, fmt, quick_main, run_wrk, table
 
 PROJECT = REPO / "bench" / "projects" / "concurrency" / "template.yaml"
 CORES = os.cpu_count() or 1
@@ -122,12 +120,7 @@ def run(quick: bool) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    exit_on_sigterm()
-    print(run(args.quick))
-    sys.stdout.flush()
+    quick_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

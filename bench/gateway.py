@@ -492,22 +492,17 @@ def _goals(targets: list[Target]) -> list[list[str]]:
     rows: list[list[str]] = []
     if ours is None:
         return rows
+    peers = (("uvicorn", "bare uvicorn", GOAL_VS_BARE), ("sls", "serverless-offline", GOAL_VS_SLS))
     for conns in (8, 64):
         rps = _med(ours, conns, "rps")
-        bare = by_key.get("uvicorn")
-        if bare is not None:
-            ratio = _ratio(rps, _med(bare, conns, "rps"))
-            rows.append(
-                [f"≥ {GOAL_VS_BARE}\u00d7 bare uvicorn, {conns} conns", f"{ratio:.2f}\u00d7",
-                 "met" if ratio >= GOAL_VS_BARE else "missed"]
-            )  # fmt: skip
-        sls = by_key.get("sls")
-        if sls is not None:
-            ratio = _ratio(rps, _med(sls, conns, "rps"))
-            rows.append(
-                [f"≥ {GOAL_VS_SLS}\u00d7 serverless-offline, {conns} conns", f"{ratio:.2f}\u00d7",
-                 "met" if ratio >= GOAL_VS_SLS else "missed"]
-            )  # fmt: skip
+        for key, label, goal in peers:
+            peer = by_key.get(key)
+            if peer is not None:
+                ratio = _ratio(rps, _med(peer, conns, "rps"))
+                rows.append(
+                    [f"≥ {goal}\u00d7 {label}, {conns} conns", f"{ratio:.2f}\u00d7",
+                     "met" if ratio >= goal else "missed"]
+                )  # fmt: skip
     for conns in (8, 64):
         gw_us = _gw_us(ours, conns)
         rows.append(

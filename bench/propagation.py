@@ -23,7 +23,6 @@ response when it was sent and received and which version served it (``x-app-vers
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import subprocess
@@ -42,9 +41,9 @@ from bench.common import (
     REPO,
     Serve,
     apicanary_serve,
-    exit_on_sigterm,
     fmt,
     percentile,
+    quick_main,
     table,
 )
 
@@ -362,11 +361,7 @@ def run(quick: bool) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    exit_on_sigterm()
-    print(run(args.quick))
+    quick_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

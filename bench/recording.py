@@ -41,7 +41,7 @@ from pathlib import Path
 
 import httpx
 
-from apicanary.server.process import read_ready
+from apicanary.server.process import read_ready, serve_command
 from bench.common import HELLO_PROJECT, REPO, free_port, stop_process, table
 
 HEADERS = [
@@ -147,12 +147,8 @@ def _serve_instructions(requests: int, record: bool, case: str) -> int:
     with tempfile.TemporaryDirectory() as directory:
         gateway, control = free_port(), free_port()
         capture = Path(directory) / "capture.jsonl"
-        command = [
-            sys.executable, "-m", "apicanary", "serve", "--output", "json",
-            "--template", str(HELLO_PROJECT / "template.yaml"),
-            "--state-dir", str(Path(directory) / "state"),
-            "--port", str(gateway), "--control-port", str(control),
-        ]  # fmt: skip
+        template = HELLO_PROJECT / "template.yaml"
+        command = serve_command(Path(directory) / "state", template, gateway, control)
         if record:
             command += ["--record", str(capture), "--record-redact", "x-api-key"]
 

@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python -m bench.scale [--quick]`` (quick: 100 functions \u00d7 5 versions).
 
-Against a real ``apicanary serve`` (no template, empty state directory), through boto3:
+Against a real ``apicanary serve`` (no template, empty state directory, Lambda state changes
+settled at once: ``--lambda-state-delay 0``), through boto3:
 
 1. UpdateAlias / GetAlias / PublishVersion rates on an almost empty engine (1 function);
 2. populate: CreateFunction \u00d7 100, then per version UpdateFunctionCode (a small zip) +
@@ -16,12 +17,10 @@ Against a real ``apicanary serve`` (no template, empty state directory), through
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -34,10 +33,10 @@ from typing import Any
 from bench.common import (
     Serve,
     apicanary_serve,
-    exit_on_sigterm,
     fmt,
     percentile,
     process_tree,
+    quick_main,
     rss_mib,
     table,
 )
@@ -239,7 +238,9 @@ def run(quick: bool) -> str:
     with tempfile.TemporaryDirectory(prefix="apicanary-bench-scale-") as tmp_name:
         tmp = Path(tmp_name)
         state = tmp / "state"
-        with apicanary_serve(state, template=None) as serve:
+        # the control plane's own cost: no Pending/InProgress wait after each change
+        no_wait = ("--lambda-state-delay", "0")
+        with apicanary_serve(state, template=None, extra_args=no_wait) as serve:
             empty_ready_s = serve.ready_s
             rss_empty = rss_mib(serve.process.pid)
             lam = serve.boto3("lambda")
@@ -264,7 +265,7 @@ def run(quick: bool) -> str:
                 lam.invoke(FunctionName=name, Qualifier=str(versions), Payload=b"{}")
             n_workers, rss_workers = workers_rss(serve)
             rss_after_invoke = rss_mib(serve.process.pid)
-        with apicanary_serve(state, template=None) as again:
+        with apicanary_serve(state, template=None, extra_args=no_wait) as again:
             full_ready_s = again.ready_s
             rss_restart = rss_mib(again.process.pid)
     total_versions = functions * versions
@@ -327,12 +328,7 @@ def run(quick: bool) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    exit_on_sigterm()
-    print(run(args.quick))
-    sys.stdout.flush()
+    quick_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

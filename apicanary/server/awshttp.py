@@ -53,7 +53,12 @@ async def read_json(request: Request) -> dict[str, Any]:
 
     A body that is not a JSON object raises the AWS ``SerializationException``.
     """
-    raw = await request.body()
+    return json_object(await request.body())
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """``raw`` as a JSON object (empty: ``{}``); anything else raises the AWS
+    ``SerializationException``."""
     if not raw.strip():
         return {}
     try:

@@ -6,19 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
-
-from tests.support.local import ServerProcess
+from tests.support.local import ServerProcess, aws_client
 
 
 def lambda_client(server: ServerProcess) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=server.control_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    """A boto3 Lambda client on the server's control port."""
+    return aws_client(server, "lambda")
 
 
 def wait_for(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> Any:

@@ -15,15 +15,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from tests.fixtures.canary_project import set_handler_tag, write_project
 from tests.fixtures.evidence_project import set_tag
 from tests.fixtures.evidence_project import write_project as write_evidence_project
-from tests.support.local import ServerProcess, running_server
+from tests.support.local import ServerProcess, aws_client, running_server
 from tests.support.traffic import Traffic
 
 ENV = {
@@ -34,19 +32,12 @@ ENV = {
 }
 
 
-def client(server: ServerProcess, service: str) -> Any:
-    return boto3.client(
-        service, endpoint_url=server.control_url, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
-    )  # fmt: skip
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     template = write_project(tmp_path / "project")
     with running_server(tmp_path / "state", template) as srv:
         set_handler_tag(tmp_path / "project", "v2")
-        client(srv, "lambda").publish_version(FunctionName="Fn")
+        aws_client(srv, "lambda").publish_version(FunctionName="Fn")
         yield srv
 
 
@@ -102,7 +93,7 @@ def _has_active_rollout(journal: Path) -> bool:
 
 
 def keep_alarm_breaching(server: ServerProcess, stop: threading.Event) -> None:
-    cloudwatch = client(server, "cloudwatch")
+    cloudwatch = aws_client(server, "cloudwatch")
     while not stop.is_set():
         cloudwatch.put_metric_data(
             Namespace="Test", MetricData=[{"MetricName": "Bad", "Value": 100.0}]
@@ -111,7 +102,7 @@ def keep_alarm_breaching(server: ServerProcess, stop: threading.Event) -> None:
 
 
 def start_breaching_alarm(server: ServerProcess) -> tuple[threading.Event, threading.Thread]:
-    client(server, "cloudwatch").put_metric_alarm(
+    aws_client(server, "cloudwatch").put_metric_alarm(
         AlarmName="Breach", Namespace="Test", MetricName="Bad", Statistic="Maximum",
         Period=1, EvaluationPeriods=1, Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
@@ -129,7 +120,7 @@ def test_alias_mode_promotion(server: ServerProcess, tmp_path: Path) -> None:
     assert done.returncode == 4, done.stderr
     document = json.loads(done.stdout)
     assert document["status"] == "promoted" and document["unverified"] is True
-    alias = client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
+    alias = aws_client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
     assert alias["FunctionVersion"] == "2" and "RoutingConfig" not in alias
 
 
@@ -140,12 +131,12 @@ def test_alias_mode_rollback_on_alarm(server: ServerProcess, tmp_path: Path) -> 
     assert done.returncode == 3, done.stderr
     document = json.loads(done.stdout)
     assert document["status"] == "rolled_back" and "Breach" in document["reason"]
-    alias = client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
+    alias = aws_client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
     assert alias["FunctionVersion"] == "1" and "RoutingConfig" not in alias
 
 
 def test_stage_mode_promotion_and_rollback(server: ServerProcess, tmp_path: Path) -> None:
-    apigw = client(server, "apigateway")
+    apigw = aws_client(server, "apigateway")
     api_id = server.api_id("canary-api")
     done = aws_cli(server, tmp_path, "--mode", "stage", "--api", api_id, "--stage", "prod",
                    "--strategy", "Canary10Percent5Minutes", "--time-scale", "300",
@@ -179,7 +170,7 @@ def evidence_server(tmp_path: Path) -> Iterator[ServerProcess]:
     template = write_evidence_project(tmp_path / "project")
     with running_server(tmp_path / "state", template) as srv:
         set_tag(tmp_path / "project", "v2")
-        client(srv, "lambda").publish_version(FunctionName="Fn")
+        aws_client(srv, "lambda").publish_version(FunctionName="Fn")
         yield srv
 
 
@@ -214,5 +205,5 @@ def test_a_time_scaled_preset_never_promotes_a_bad_version_blind(
     # the evidence is read per request from the logs (issue 13): no step was left before it
     # was judged, and the rollback came from it, not from a minute of metrics
     assert "rolled_back" in kinds and "promoted" not in kinds
-    alias = client(evidence_server, "lambda").get_alias(FunctionName="Fn", Name="live")
+    alias = aws_client(evidence_server, "lambda").get_alias(FunctionName="Fn", Name="live")
     assert alias["FunctionVersion"] == "1" and "RoutingConfig" not in alias

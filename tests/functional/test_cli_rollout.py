@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
 from tests.fixtures.canary_project import set_handler_tag, write_project
-from tests.support.local import ServerProcess, running_server
+from tests.support.local import ServerProcess, aws_client, running_server
 
 
 def cli(
@@ -40,11 +39,7 @@ def publish(server: ServerProcess, project: Path, tag: str, handler: str | None 
     set_handler_tag(project, tag)
     if handler is not None:
         (project / "src" / "app.py").write_text(handler)
-    lam = boto3.client(
-        "lambda", endpoint_url=server.control_url, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
-    )  # fmt: skip
-    return str(lam.publish_version(FunctionName="Fn")["Version"])
+    return str(aws_client(server, "lambda").publish_version(FunctionName="Fn")["Version"])
 
 
 def traffic(server: ServerProcess, stop: threading.Event) -> None:

@@ -5,10 +5,6 @@ data path) and by the system AWS CLI v1."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +25,7 @@ from starlette.routing import Route
 from apicanary.errors import AwsApiError
 from apicanary.server.awshttp import aws_error_handler
 from apicanary.server.cloudwatch.api import CloudWatchBackend, routes
+from tests.support.awscli import aws_cli
 from tests.support.servers import serve_in_thread
 
 PROTOCOLS = ["smithy-rpc-v2-cbor", "json", "query"]
@@ -427,62 +424,11 @@ def test_post_root_does_not_shadow_other_routes(backend: FakeCloudWatch) -> None
 # --- the system AWS CLI v1 (system python3, its own botocore) --------------------------------
 
 
-def _aws_cli(
-    url: str, *args: str, data_path: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    python = _system_python()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env |= {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
-    }
-    if data_path is not None:
-        env["AWS_DATA_PATH"] = str(data_path)
-    command = [
-        python,
-        "-m",
-        "awscli",
-        "cloudwatch",
-        *args,
-        "--endpoint-url",
-        url,
-        "--output",
-        "json",
-    ]
-    try:
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        pytest.skip("AWS CLI v1 is not installed")
-
-
-def _system_python() -> str:
-    """The first python3 on PATH that is not this virtualenv's."""
-    venv_bin = str(Path(sys.prefix) / "bin")
-    search = os.pathsep.join(
-        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != venv_bin
-    )
-    python = shutil.which("python3", path=search)
-    if python is None:
-        pytest.skip("no system python3")
-    return python
-
-
-def _skip_without_cli(done: subprocess.CompletedProcess[str]) -> None:
-    if "No module named awscli" in done.stderr:
-        pytest.skip("AWS CLI v1 is not installed for the system python3")
-
-
 def test_aws_cli_speaks_json_by_default(
     url: str, recorder: Recorder, backend: FakeCloudWatch
 ) -> None:
     backend.put_metric_data({"Namespace": "cli", "MetricData": [{"MetricName": "Hits"}]})
-    listed = _aws_cli(url, "list-metrics", "--namespace", "cli")
-    _skip_without_cli(listed)
+    listed = aws_cli("cloudwatch", url, "list-metrics", "--namespace", "cli")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["Metrics"] == [
         {"Namespace": "cli", "MetricName": "Hits", "Dimensions": []}
@@ -494,8 +440,9 @@ def test_aws_cli_speaks_query_with_a_query_model(
     url: str, recorder: Recorder, data_paths: dict[str, Path], backend: FakeCloudWatch
 ) -> None:
     args = ["put-metric-data", "--namespace", "cli", "--metric-name", "Hits", "--value", "3"]
-    put = _aws_cli(url, *args, "--dimensions", "FunctionName=api", data_path=data_paths["query"])
-    _skip_without_cli(put)
+    put = aws_cli(
+        "cloudwatch", url, *args, "--dimensions", "FunctionName=api", data_path=data_paths["query"]
+    )
     assert put.returncode == 0, put.stderr
     dims = [{"Name": "FunctionName", "Value": "api"}]
     assert backend.data == [

@@ -8,25 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import orjson
 import pytest
 
 from tests.conftest import EXAMPLES
 from tests.fixtures.canary_project import set_handler_tag, write_project
-from tests.support.local import ServerProcess, running_server
+from tests.support.local import ServerProcess, aws_client, running_server
 from tests.support.stats import binomial_two_sided_p
-
-
-def _client(server: ServerProcess, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.control_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
 
 
 @pytest.fixture
@@ -151,7 +140,7 @@ def test_status_and_headers_merge(canary_server: ServerProcess) -> None:
 def _publish_canary_version(server: ServerProcess, project: Path) -> str:
     """Change the code, publish it, and point a `canary` alias at the new version."""
     set_handler_tag(project, "v2")
-    lam = _client(server, "lambda")
+    lam = aws_client(server, "lambda")
     version = str(lam.publish_version(FunctionName="Fn")["Version"])
     lam.create_alias(FunctionName="Fn", Name="canary", FunctionVersion=version)
     return version
@@ -174,7 +163,7 @@ def test_stage_canary_split_promotion_and_rollback(
     canary_server: ServerProcess, tmp_path: Path
 ) -> None:
     new_version = _publish_canary_version(canary_server, tmp_path / "project")
-    apigw = _client(canary_server, "apigateway")
+    apigw = aws_client(canary_server, "apigateway")
     api_id = _api_id(canary_server)
     apigw.create_deployment(
         restApiId=api_id,
@@ -244,8 +233,8 @@ def test_no_failed_request_while_shifting_under_load(
     canary_server: ServerProcess, tmp_path: Path
 ) -> None:
     new_version = _publish_canary_version(canary_server, tmp_path / "project")
-    apigw = _client(canary_server, "apigateway")
-    lam = _client(canary_server, "lambda")
+    apigw = aws_client(canary_server, "apigateway")
+    lam = aws_client(canary_server, "lambda")
     api_id = _api_id(canary_server)
 
     async def load(stop: asyncio.Event) -> list[tuple[float, int]]:

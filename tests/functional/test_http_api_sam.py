@@ -10,12 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
 
-from tests.support.local import ServerProcess, aws_client, running_server
+from tests.support.local import aws_client, running_server
+from tests.support.traffic import SteadyGets
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "http-api"
 ENV = {
@@ -31,12 +31,6 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         [sys.executable, "-m", "apicanary", *args], capture_output=True, text=True,
         timeout=180, cwd=cwd, env=ENV,
     )  # fmt: skip
-
-
-def traffic(server: ServerProcess, stop: threading.Event) -> None:
-    with httpx.Client(base_url=server.gateway_url) as client:
-        while not stop.is_set():
-            client.get("/notes/n1")
 
 
 def release(project: Path, edit: str, by: str) -> None:
@@ -98,15 +92,9 @@ def test_http_api_project_serves_and_releases_by_alias(tmp_path: Path) -> None:
         assert httpx.get(f"{server.gateway_url}/notes/n1").headers["x-app-version"] == "2"
 
         release(project, "    note = NOTES.get(note_id)\n", "    raise RuntimeError('bad')\n")
-        stop = threading.Event()
-        load = threading.Thread(target=traffic, args=(server, stop), daemon=True)
-        load.start()
-        try:
+        with SteadyGets(server, "/notes/n1"):
             bad = run("deploy", "--control-url", server.control_url, "--time-scale", "30",
                       "--wait", "--output", "json", cwd=project)  # fmt: skip
-        finally:
-            stop.set()
-            load.join(10)
         assert bad.returncode == 3, bad.stdout + bad.stderr
         (rollout,) = json.loads(bad.stdout)["rollouts"]
         assert rollout["status"] == "rolled_back"
@@ -120,19 +108,13 @@ def test_http_api_project_serves_and_releases_by_alias(tmp_path: Path) -> None:
         # the traffic coming through the HTTP API
         release(project, "    raise RuntimeError('bad')\n", "    note = NOTES.get(note_id)\n")
         assert lam.publish_version(FunctionName="NotesFunction")["Version"] == "4"
-        stop = threading.Event()
-        load = threading.Thread(target=traffic, args=(server, stop), daemon=True)
-        load.start()
-        try:
+        with SteadyGets(server, "/notes/n1"):
             on_aws = run(
                 "rollout", "start", "--backend", "aws", "--endpoint-url", server.control_url,
                 "--state-dir", str(tmp_path / "aws-journal"), "-f", "NotesFunction", "-a", "live",
                 "--to-version", "4", "--strategy", "Canary10Percent5Minutes", "--time-scale",
                 "300", "--output", "json",
             )  # fmt: skip
-        finally:
-            stop.set()
-            load.join(10)
         promoted = json.loads(on_aws.stdout)
         assert promoted["status"] == "promoted"
         assert on_aws.returncode == (4 if promoted["unverified"] else 0), on_aws.stderr

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +28,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
+from tests.support.awscli import aws_cli
 from tests.support.lambda_zips import handler_zip
 from tests.support.local import ServerProcess, aws_client, running_server
 
@@ -316,6 +315,20 @@ def test_aws_errors(engine: Engine) -> None:
         )
 
 
+def test_a_body_that_is_not_a_json_object_is_a_serialization_error(engine: Engine) -> None:
+    headers = {
+        "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+        "Content-Type": "application/x-amz-json-1.1",
+    }
+    for body, message in ((b"[1]", "must be a JSON object"), (b"{not json", "Malformed")):
+        answer = httpx.post(engine.server.control_url + "/", content=body, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["__type"] == "SerializationException"
+        assert message in answer.json()["message"]
+    empty = httpx.post(engine.server.control_url + "/", content=b"", headers=headers)
+    assert empty.status_code == 200 and "logGroups" in empty.json()
+
+
 def test_live_tail_pushes_new_events_each_second(engine: Engine) -> None:
     arn = engine.logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/JsonFn")["logGroups"][0][
         "logGroupArn"
@@ -494,8 +507,9 @@ def test_aws_cli_reads_the_logs(engine: Engine) -> None:
     body = engine.http.get("/prod/json").json()
     _request_events(engine.logs, "/aws/lambda/JsonFn", body["requestId"], 3)
     pattern = f'{{ $.record.requestId = "{body["requestId"]}" }}'
-    done = _aws_cli(
-        engine.server, "filter-log-events", "--log-group-name", "/aws/lambda/JsonFn",
+    url = engine.server.control_url
+    done = aws_cli(
+        "logs", url, "filter-log-events", "--log-group-name", "/aws/lambda/JsonFn",
         "--filter-pattern", pattern,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -504,40 +518,12 @@ def test_aws_cli_reads_the_logs(engine: Engine) -> None:
         "platform.start", "platform.report",
     ]  # fmt: skip
     assert {e["logStreamName"] for e in events} == {body["stream"]}
-    got = _aws_cli(
-        engine.server, "get-log-events", "--log-group-name", "/aws/lambda/JsonFn",
+    got = aws_cli(
+        "logs", url, "get-log-events", "--log-group-name", "/aws/lambda/JsonFn",
         "--log-stream-name", body["stream"], "--start-from-head",
     )  # fmt: skip
     assert got.returncode == 0, got.stderr
     assert any(body["requestId"] in e["message"] for e in json.loads(got.stdout)["events"])
-
-
-def _aws_cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    """The system python3's AWS CLI v1 (``aws logs tail`` is CLI v2 only)."""
-    venv_bin = str(Path(sys.prefix) / "bin")
-    search = os.pathsep.join(
-        p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin
-    )
-    python = shutil.which("python3", path=search)
-    if python is None:
-        pytest.skip("no system python3")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    command = [python, "-m", "awscli", "logs", *args, "--endpoint-url", server.control_url]
-    done = subprocess.run(
-        [*command, "--output", "json"], env=env, capture_output=True, text=True, timeout=60
-    )
-    if "No module named awscli" in done.stderr:
-        pytest.skip("AWS CLI v1 is not installed for the system python3")
-    return done
 
 
 def test_bad_logs_delay_exits_2() -> None:

@@ -14,12 +14,12 @@ import sqlite3
 import time
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
-from apicanary.server.process import ServerProcess, spawn_server
+from apicanary.server.process import spawn_server
 from tests.fixtures.canary_project import set_handler_tag, write_project
+from tests.support.local import aws_client
 
 STRATEGY = {
     "steps": [
@@ -33,13 +33,6 @@ STRATEGY = {
 }
 
 
-def lambda_client(server: ServerProcess) -> object:
-    return boto3.client(
-        "lambda", endpoint_url=server.control_url, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_sigkill_anywhere_then_restart_converges(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
@@ -48,7 +41,7 @@ def test_sigkill_anywhere_then_restart_converges(tmp_path: Path, seed: int) -> N
     server = spawn_server(state, template)
     try:
         set_handler_tag(tmp_path / "project", "v2")
-        version = lambda_client(server).publish_version(FunctionName="Fn")["Version"]  # type: ignore[attr-defined]
+        version = aws_client(server, "lambda").publish_version(FunctionName="Fn")["Version"]
         started = httpx.post(
             f"{server.control_url}/_apicanary/rollouts",
             json={"function": "Fn", "alias": "live", "toVersion": version, "strategy": STRATEGY},
@@ -77,7 +70,7 @@ def test_sigkill_anywhere_then_restart_converges(tmp_path: Path, seed: int) -> N
             document = httpx.get(f"{server.control_url}/_apicanary/rollouts/{rollout_id}").json()
         assert document["status"] == "promoted", document
         assert live_kills == 5  # every kill landed while the rollout was in progress
-        alias = lambda_client(server).get_alias(FunctionName="Fn", Name="live")  # type: ignore[attr-defined]
+        alias = aws_client(server, "lambda").get_alias(FunctionName="Fn", Name="live")
         assert alias["FunctionVersion"] == version and "RoutingConfig" not in alias
         events = httpx.get(f"{server.control_url}/_apicanary/rollouts/{rollout_id}/events").json()[
             "events"

@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
-from tests.support.local import ServerProcess, running_server
+from tests.support.local import ServerProcess, aws_client, running_server
 
 PROJECT = Path(__file__).parent / "projects" / "faults" / "template.yaml"
 INTERNAL = {"message": "Internal server error"}
@@ -45,22 +44,12 @@ STEADY_CLIENTS = 3
 HTTP_TIMEOUT = httpx.Timeout(40.0)
 
 
-def _aws(server: ServerProcess, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.control_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-
-
 @pytest.fixture(scope="module")
 def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The fault project served, plus a version 2 of ``Fn`` (a changed environment)."""
     state = tmp_path_factory.mktemp("faults") / "state"
     with running_server(state, PROJECT, seed=5) as server:
-        lam = _aws(server, "lambda")
+        lam = aws_client(server, "lambda")
         lam.update_function_configuration(
             FunctionName="Fn", Environment={"Variables": {"RELEASE": "2"}}
         )
@@ -262,7 +251,7 @@ def test_metrics_count_the_faults(tmp_path: Path) -> None:
             for _ in range(4):
                 statuses[client.get("/prod/ok").status_code] += 1
         assert statuses == {502: 10, 504: 1, 500: 1, 200: 4}
-        cloudwatch = _aws(server, "cloudwatch")
+        cloudwatch = aws_client(server, "cloudwatch")
         expected = {
             ("AWS/Lambda", "Errors", "FunctionName", "Fn"): float(len(FUNCTION_ERRORS)),
             ("AWS/Lambda", "Throttles", "FunctionName", "Throttled"): 1.0,

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import httpx
 import orjson
 import pytest
@@ -44,7 +43,7 @@ from starlette.applications import Starlette
 from apicanary.server.cloudwatch.api import OPERATIONS, routes
 from tests.fixtures.canary_project import write_project
 from tests.support.lambda_zips import handler_zip
-from tests.support.local import ServerProcess, running_server
+from tests.support.local import ServerProcess, aws_client, running_server
 from tests.support.servers import free_port, serve_in_thread
 
 FUZZ = settings(
@@ -80,16 +79,6 @@ class Target:
         return f"Target({self.server.control_url})"
 
 
-def _aws(server: ServerProcess, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.control_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-
-
 def drain_stderr(server: ServerProcess) -> deque[str]:
     """Read the server's stderr in a thread, keeping the last lines.
 
@@ -121,7 +110,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         running_server(root / "state", template, seed=9) as server,
         httpx.Client(base_url=server.control_url, timeout=10) as http,
     ):
-        lam, apigw = _aws(server, "lambda"), _aws(server, "apigateway")
+        lam, apigw = aws_client(server, "lambda"), aws_client(server, "apigateway")
         lam.create_function(
             FunctionName="Fz",
             Runtime="python3.11",
@@ -867,7 +856,7 @@ def test_state_survives_the_fuzz(target: Target) -> None:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
-    lam, apigw = _aws(server, "lambda"), _aws(server, "apigateway")
+    lam, apigw = aws_client(server, "lambda"), aws_client(server, "apigateway")
     assert _strip_metadata(lam.get_alias(FunctionName="Fn", Name="live")) == target.alias_before
     stage = _strip_metadata(apigw.get_stage(restApiId=target.known_api, stageName="prod"))
     assert stage == target.stage_before

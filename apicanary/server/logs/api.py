@@ -31,6 +31,7 @@ from starlette.types import Scope
 from apicanary.engine.logs.store import LogStore
 from apicanary.engine.logs.tail import SESSION_LIMIT_S, TailScope, TailSession
 from apicanary.errors import AwsApiError
+from apicanary.server.awshttp import json_object
 from apicanary.server.logs import eventstream
 from apicanary.server.logs.operations import LogsOperations
 
@@ -68,7 +69,7 @@ def routes(
         target = request.headers.get("x-amz-target", "")
         operation = target[len(TARGET_PREFIX) :]
         try:
-            params = _params(await request.body())
+            params = json_object(await request.body())
             if operation == "StartLiveTail":
                 scope = operations.live_tail_scope(params)
                 return _live_tail(store, scope, interval_s, limit_s)
@@ -92,18 +93,6 @@ def routes(
         return _json(result if result is not None else {})
 
     return [LogsRoute("/", endpoint, methods=["POST"], name="logs")]
-
-
-def _params(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise AwsApiError("SerializationException", f"Malformed request body: {exc}", 400) from exc
-    if not isinstance(value, dict):
-        raise AwsApiError("SerializationException", "The request body must be a JSON object", 400)
-    return value
 
 
 def _json(data: Any, status: int = 200) -> Response:
