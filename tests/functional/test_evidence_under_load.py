@@ -5,6 +5,9 @@ versions, the alias at 50 %, ``setWeight: 50`` then ``pause: {}``.
 * every request counts once: the failures in ``rollout status --output json`` equal the 5xx
   answers clients got from each version (by ``x-apicanary-executed-version``), exactly,
   integration timeouts included;
+* the same on an HTTP API (API Gateway v2: 503 on a timeout, 500 on a function error or a
+  malformed answer), whose requests are in the gateway's in-flight table as REST's are, so a
+  Lambda record read before its gateway record waits for it (the client's status wins);
 * a paused rollout keeps watching: the canary starts failing a third of its requests while
   paused, and is rolled back.
 """
@@ -33,6 +36,15 @@ HOLD = {"steps": [{"setWeight": 50}, {"pause": {}}]}
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     template = write_project(tmp_path / "project")
+    with running_server(tmp_path / "state", template) as srv:
+        set_tag(tmp_path / "project", "v2")
+        aws_client(srv, "lambda").publish_version(FunctionName="Fn")
+        yield srv
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    template = write_project(tmp_path / "project", kind="http")
     with running_server(tmp_path / "state", template) as srv:
         set_tag(tmp_path / "project", "v2")
         aws_client(srv, "lambda").publish_version(FunctionName="Fn")
@@ -85,6 +97,29 @@ def test_failures_in_status_equal_the_5xx_clients_saw_per_version(server: Server
     assert seen.statuses[504] > 0 and seen.statuses[502] > 0 and seen.unanswered == 0
     time.sleep(2.5)  # the timed-out functions end (1.4 s) and their records are read
     progress = status_json(server, rid)["progress"]
+    assert (progress["canaryRequests"], progress["canaryErrors"]) == (
+        seen.answers["2"], seen.failures["2"],
+    )  # fmt: skip
+    assert (progress["stableRequests"], progress["stableErrors"]) == (
+        seen.answers["1"], seen.failures["1"],
+    )  # fmt: skip
+
+
+def mixed_http(n: int) -> str:
+    """Past the timeout, raising, malformed (a 500 that Lambda counts a success), fine."""
+    return ("/x?mode=sleep", "/x?mode=raise", "/x?mode=malformed", "/x", "/x", "/x")[n % 6]
+
+
+def test_http_api_failures_in_status_equal_the_5xx_clients_saw(http_server: ServerProcess) -> None:
+    rid = start(http_server, HOLD)
+    until(http_server, rid, "waiting")
+    seen = Traffic(http_server.gateway_url, mixed_http, clients=6).start()
+    time.sleep(6)
+    seen = seen.stop()
+    assert seen.statuses[503] > 0 and seen.statuses[500] > 0 and seen.unanswered == 0
+    assert set(seen.statuses) == {200, 500, 503}, seen.statuses  # HTTP API answers, not REST's
+    time.sleep(2.5)  # the timed-out functions end (1.4 s) and their records are read
+    progress = status_json(http_server, rid)["progress"]
     assert (progress["canaryRequests"], progress["canaryErrors"]) == (
         seen.answers["2"], seen.failures["2"],
     )  # fmt: skip
