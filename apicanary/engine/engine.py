@@ -162,7 +162,7 @@ class Engine:
         self.http_apis = HttpApiService(
             self.store, self.clock, region=region, account_id=account_id
         )
-        self.http_gateway = HttpApiGateway(self.lambdas.invoker, self.clock, account_id=account_id)
+        self.http_gateway = HttpApiGateway(self.lambdas.invoker, account_id=account_id)
         self.http_gateway.swap(self.http_apis.snapshot())
         self.http_apis.on_change(self.http_gateway.swap)
         self.gateway.serve_http_apis(self.http_gateway)

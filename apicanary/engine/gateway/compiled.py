@@ -17,8 +17,14 @@ from types import MappingProxyType
 from apicanary.arns import parse_integration_uri
 from apicanary.engine.apigateway.snapshot import ApiSnapshot, DeploymentSnapshot, GatewaySnapshot
 from apicanary.engine.gateway.custom_responses import customized_answers
+from apicanary.engine.gateway.invocation import FixedAnswers
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
-from apicanary.engine.gateway.responses import GatewayResponse
+from apicanary.engine.gateway.responses import (
+    FUNCTION_ERROR,
+    INTEGRATION_REJECTED,
+    INTEGRATION_TIMEOUT,
+    GatewayResponse,
+)
 from apicanary.engine.gateway.routes import Route, RouteTable, compile_routes
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -64,6 +70,12 @@ class CompiledApi:
     stages: Mapping[str, CompiledStage]
     #: the gateway's fixed answers this API customized (:mod:`.custom_responses`)
     answers: Mapping[GatewayResponse, GatewayResponse] = field(default_factory=dict)
+    #: the answers to a failed invocation, customized (what :mod:`.invocation` sends)
+    fixed: FixedAnswers = field(init=False)
+
+    def __post_init__(self) -> None:
+        failed = (INTEGRATION_REJECTED, FUNCTION_ERROR, INTEGRATION_TIMEOUT)
+        object.__setattr__(self, "fixed", FixedAnswers(*map(self.answer, failed)))
 
     def answer(self, response: GatewayResponse) -> GatewayResponse:
         """``response`` as this API's gateway responses say it is sent."""

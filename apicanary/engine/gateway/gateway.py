@@ -9,24 +9,22 @@ request in flight: each request uses the view it started with.
 Per request: API (``Host: {apiId}.execute-api.localhost``, the ``/restapis/{id}/{stage}/
 _user_request_/`` path form, or the only API) → stage (first path segment) → canary draw
 (``percentTraffic``) → route match in that deployment → stage variables (canary overrides
-merged) substituted into the integration URI → alias weights → one worker invocation with the
-integration timeout → strict proxy-response parsing → one :class:`RequestRecord` for the
-metrics and the rollout analysis. Failures map to API Gateway's answers (aws-semantics §2.7).
-Answers also carry ``x-apicanary-executed-version`` (local only, see :data:`VERSION_HEADER`).
+merged) substituted into the integration URI → alias weights → the payload 1.0 event → one
+worker invocation with the integration timeout → strict proxy-response parsing → one
+:class:`RequestRecord` for the metrics and the rollout analysis. Failures map to API Gateway's
+answers (aws-semantics §2.7), as the API's gateway responses customize them. Answers also carry
+``x-apicanary-executed-version`` (local only, see :data:`.invocation.VERSION_HEADER`).
 
-Over 400 lines because the request path is one sequence (prepare, invoke, expire, reply,
-record) sharing the draft record and the call; split, every step would cross a module.
+A request for an HTTP API leaves for :mod:`.http_api` before the REST steps; both paths hand
+the call they prepared to the same :class:`~.invocation.Invocations` (request id, in-flight
+table, timeout, record).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import random
 import time
-from collections.abc import Coroutine
-from typing import Any
 
 import orjson
 
@@ -35,7 +33,6 @@ from apicanary.clock import Clock
 from apicanary.engine.apigateway.snapshot import GatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
 from apicanary.engine.functions.model import ResolvedTarget
-from apicanary.engine.functions.runtime import InvocationOutcome
 from apicanary.engine.gateway import responses
 from apicanary.engine.gateway.compiled import (
     EMPTY_GATEWAY,
@@ -45,14 +42,19 @@ from apicanary.engine.gateway.compiled import (
 )
 from apicanary.engine.gateway.events import build_rest_v1_event
 from apicanary.engine.gateway.http_api import HttpApiGateway
-from apicanary.engine.gateway.inflight import InFlight
+from apicanary.engine.gateway.invocation import (
+    VERSION_HEADER,
+    Call,
+    FixedAnswers,
+    Invocations,
+    RecordDraft,
+)
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.messages import (
     API_HOST,
     GatewayReply,
     GatewayRequest,
     RecordListener,
-    RequestRecord,
     RequestTap,
     ResolvedRoute,
     canned_reply,
@@ -61,11 +63,9 @@ from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_pro
 from apicanary.engine.gateway.stage_variables import substitute
 from apicanary.errors import AwsApiError
 
-#: A local-engine extension (AWS sends no such header): the Lambda version that ran, on every
-#: answer where one was chosen, errors included, so clients and the demo can attribute a 502.
-VERSION_HEADER = b"x-apicanary-executed-version"
+__all__ = ["VERSION_HEADER", "Gateway"]
 
-log = logging.getLogger(__name__)
+REST_KIND = "REST"  # a RequestRecord's api_kind
 
 
 class Gateway:
@@ -82,17 +82,15 @@ class Gateway:
     ) -> None:
         self._functions = functions
         self.edge = edge  # add an edge-optimized endpoint's CloudFront headers to events
-        self._clock = clock
         self._rng = rng or random.Random()
         self._account_id = account_id
         self._view = EMPTY_GATEWAY
-        self._listeners: list[RecordListener] = []
         self._tap: RequestTap | None = None
         self._http: HttpApiGateway | None = None
-        self._ids = random.Random(os.urandom(16))
-        self._running: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.inflight = InFlight(clock)  # read by the rollout's evidence watermark
+        #: ids, in-flight table, invocation and records, shared with the HTTP API path
+        self.invocations = Invocations(functions, clock)
+        self.inflight = self.invocations.inflight  # read by the rollout's evidence watermark
 
     @property
     def view(self) -> CompiledGateway:
@@ -107,7 +105,7 @@ class Gateway:
         self._http = http
 
     def add_listener(self, listener: RecordListener) -> None:
-        self._listeners.append(listener)
+        self.invocations.listeners.append(listener)
 
     def tap_requests(self, tap: RequestTap | None) -> None:
         """Show every request routed to an API to ``tap`` (``None``: stop)."""
@@ -120,56 +118,52 @@ class Gateway:
     def dispatch(self, request: GatewayRequest) -> asyncio.Future[GatewayReply]:
         """Start handling ``request``; the returned future gets the reply (never an exception).
 
-        Routing, resolution and the event are done here, synchronously. An invocation is one
-        task plus one timer handle for the integration timeout: when the timer fires first,
-        the future gets API Gateway's 504 while the function keeps running, as on AWS.
+        Routing, resolution and the event are done here, synchronously, by the REST path or
+        the HTTP API path; then both invoke the same way (:class:`Invocations`): one task plus
+        one timer handle for the integration timeout; when the timer fires first, the future
+        gets the kind's timeout answer while the function keeps running, as on AWS.
         """
         loop = self._loop
         if loop is None or not loop.is_running():
             # cached: on Python 3.11, get_running_loop makes a getpid system call
             loop = self._loop = asyncio.get_running_loop()
         answer: asyncio.Future[GatewayReply] = loop.create_future()
+        call = self._route(request)
+        if type(call) is GatewayReply:
+            answer.set_result(call)
+            return answer
+        assert isinstance(call, Call)
+        self.invocations.start(loop, call, answer)
+        return answer
+
+    def _route(self, request: GatewayRequest) -> GatewayReply | Call:
+        """A fixed answer, or the call to make: by an HTTP API when one is selected, else REST."""
         http = self._http
         if http is not None and http.view.apis:  # the one seam to the HTTP API path
             http_api = http.select(request, len(self._view.apis))
             if http_api is not None:
-                coroutine = http.handle(http_api, request, self._listeners, self._tap)
-                self._track(loop.create_task(_resolve(answer, coroutine)))
-                return answer
+                return http.prepare(http_api, request, self.invocations, self._tap)
             if not self._view.apis:
-                answer.set_result(http.unselected())
-                return answer
-        call = self._prepare(request)
-        if type(call) is GatewayReply:
-            answer.set_result(call)
-            return answer
-        assert isinstance(call, _Call)
-        call.timer = loop.call_later(call.timeout_s, self._expire, call, answer)
-        self._track(loop.create_task(self._invoke(call, answer)))
-        return answer
+                return http.unselected(self.invocations.new_id())
+        return self._prepare(request)
 
-    def _track(self, task: asyncio.Task[None]) -> None:
-        """Hold a reference to ``task`` until it is done (the loop keeps only weak ones)."""
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    def _prepare(self, request: GatewayRequest) -> GatewayReply | _Call:
+    def _prepare(self, request: GatewayRequest) -> GatewayReply | Call:
         """Everything before the invocation: a fixed answer, or the call to make."""
         started = time.perf_counter()
-        request_id = _request_id(self._ids)
+        invocations = self.invocations
         # in flight from its start time until its record is written (or it gets no record)
-        timestamp = self.inflight.begin(request_id)
+        request_id, timestamp = invocations.begin()
         view = self._view
         api, path = self._select_api(view, request)
         if api is None:
-            self.inflight.end(request_id)
+            invocations.abandon(request_id)
             return canned_reply(responses.MISSING_AUTHENTICATION_TOKEN, request_id, _api_hint(view))
         if self._tap is not None:
             self._tap(timestamp, api.name, path, request)
         stage_name, _, rest = path.lstrip("/").partition("/")
         stage = api.stages.get(stage_name)
         if stage is None:
-            self.inflight.end(request_id)
+            invocations.abandon(request_id)
             return canned_reply(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
         canary = stage.canary
         is_canary = canary is not None and self._rng.random() * 100.0 < canary.percent
@@ -179,7 +173,7 @@ class Gateway:
             deployment, variables = stage.deployment, stage.variables
         match = deployment.table.match(request.method, "/" + rest)
         if match is None:
-            self.inflight.end(request_id)
+            invocations.abandon(request_id)
             return canned_reply(api.answer(responses.MISSING_AUTHENTICATION_TOKEN), request_id)
 
         binary = api.binary if deployment.binary is None else deployment.binary
@@ -187,22 +181,24 @@ class Gateway:
             api.id, api.name, binary, stage_name, is_canary, deployment.id, variables, path,
             match,
         )  # fmt: skip
-        record = _RecordDraft(timestamp, request_id, route, request)
+        draft = RecordDraft(
+            started, timestamp, request_id, request, api.id, api.name, stage_name, is_canary,
+            deployment.id, match.resource, path, REST_KIND,
+        )  # fmt: skip
+        fixed = api.fixed
         integration = match.integration
         if integration.unsupported is not None or integration.function_ref is None:
-            return self._finish(record, responses.INTEGRATION_REJECTED, started, "Unsupported")
+            return invocations.finish(draft, fixed.rejected, "Unsupported")
         function_ref: str | None = integration.function_ref
         if integration.templated:
             function_ref = substitute(integration.function_ref, variables)
         if function_ref is None:
-            return self._finish(record, responses.INTEGRATION_REJECTED, started, "StageVariable")
+            return invocations.finish(draft, fixed.rejected, "StageVariable")
         try:
             target = self._functions.resolve(function_ref)
         except AwsApiError:
-            return self._finish(record, responses.INTEGRATION_REJECTED, started, "NotFound")
-        record.function_name = target.function_name
-        record.qualifier = target.qualifier
-        record.executed_version = target.executed_version
+            return invocations.finish(draft, fixed.rejected, "NotFound")
+        draft.resolved(target)
 
         event = build_rest_v1_event(
             request,
@@ -212,80 +208,10 @@ class Gateway:
             account_id=self._account_id,
             edge=self.edge,
         )
-        return _Call(
-            record, target, orjson.dumps(event), started, integration.timeout_s, binary,
+        return _RestCall(
+            draft, target, orjson.dumps(event), integration.timeout_s, fixed, binary,
             _header(request, "accept"),
         )  # fmt: skip
-
-    async def _invoke(self, call: _Call, answer: asyncio.Future[GatewayReply]) -> None:
-        record = call.record
-        call.invoke_started = time.perf_counter()
-        try:
-            outcome = await self._functions.invoke_target(
-                call.target, call.payload, record.request_id
-            )
-        except AwsApiError as error:
-            if answer.done():
-                return  # the integration timed out first; that was the answer
-            call.cancel_timer()
-            record.integration_ms = (time.perf_counter() - call.invoke_started) * 1000
-            kind = "Throttled" if error.code == "TooManyRequestsException" else error.code
-            answer.set_result(
-                self._finish(record, responses.INTEGRATION_REJECTED, call.started, kind)
-            )
-            return
-        except Exception:  # the runtime failed: never let one request take the gateway down
-            if not answer.done():
-                call.cancel_timer()
-                answer.set_result(
-                    self._finish(
-                        record, responses.INTEGRATION_REJECTED, call.started, "RuntimeFailure"
-                    )
-                )
-            return
-        if answer.done():
-            return  # timed out (or the caller gave up): the function ran on regardless
-        call.cancel_timer()
-        try:
-            reply = self._reply(call, outcome)
-        except Exception:  # a bug in parsing must not leave the client without an answer
-            reply = self._finish(
-                record, responses.FUNCTION_ERROR, call.started, "MalformedProxyResponse"
-            )
-        answer.set_result(reply)
-
-    def _reply(self, call: _Call, outcome: InvocationOutcome) -> GatewayReply:
-        record = call.record
-        record.integration_ms = (time.perf_counter() - call.invoke_started) * 1000
-        record.cold_start = outcome.cold_start
-        if outcome.function_error is not None:
-            return self._finish(record, responses.FUNCTION_ERROR, call.started, outcome.error_type)
-        parsed = parse_proxy_response(
-            outcome.payload, binary_media_types=call.binary, accept_header=call.accept
-        )
-        if isinstance(parsed, MalformedResponse):
-            answer = (  # AWS answers a base64 body that does not decode with a 500
-                responses.INTEGRATION_REJECTED if parsed.status == 500 else responses.FUNCTION_ERROR
-            )
-            return self._finish(record, answer, call.started, "MalformedProxyResponse")
-        headers = (
-            *parsed.headers,
-            (b"x-amzn-RequestId", record.request_id.encode()),
-            (VERSION_HEADER, call.target.executed_version.encode()),
-        )
-        reply = GatewayReply(parsed.status, headers, parsed.body)
-        self._record(record, reply.status, call.started, None)
-        return reply
-
-    def _expire(self, call: _Call, answer: asyncio.Future[GatewayReply]) -> None:
-        """The integration timeout fired: API Gateway gives up, the function keeps running."""
-        call.timer = None
-        if answer.done():
-            return
-        record = call.record
-        record.integration_ms = (time.perf_counter() - call.invoke_started) * 1000
-        timeout = responses.INTEGRATION_TIMEOUT
-        answer.set_result(self._finish(record, timeout, call.started, "IntegrationTimeout"))
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -306,113 +232,32 @@ class Gateway:
             return next(iter(view.apis.values())), path
         return None, path
 
-    def _finish(
-        self,
-        record: _RecordDraft,
-        response: responses.GatewayResponse,
-        started: float,
-        error_type: str | None,
-    ) -> GatewayReply:
-        version = record.executed_version
-        extra = () if version is None else ((VERSION_HEADER, version.encode()),)
-        api = self._view.apis.get(record.route.api_id)
-        reply = canned_reply(api.answer(response) if api else response, record.request_id, extra)
-        self._record(record, reply.status, started, error_type)
-        return reply
 
-    def _record(
-        self, draft: _RecordDraft, status: int, started: float, error_type: str | None
-    ) -> None:
-        if not self._listeners:
-            self.inflight.end(draft.request_id)
-            return
-        route = draft.route
-        record = RequestRecord(
-            timestamp=draft.timestamp,
-            request_id=draft.request_id,
-            api_id=route.api_id,
-            api_name=route.api_name,
-            stage=route.stage,
-            is_canary=route.is_canary,
-            deployment_id=route.deployment_id,
-            resource_path=route.match.resource,
-            method=draft.method,
-            function_name=draft.function_name,
-            qualifier=draft.qualifier,
-            executed_version=draft.executed_version,
-            status=status,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            integration_latency_ms=draft.integration_ms,
-            cold_start=draft.cold_start,
-            error_type=error_type,
-            path=route.path,
-            query_string=draft.request.query_string,
-            source_ip=draft.request.source_ip,
-        )
-        for listener in self._listeners:
-            listener(record)
-        self.inflight.end(draft.request_id)  # after the telemetry log has the record
+class _RestCall(Call):
+    """A REST invocation: the answer is a proxy response, parsed by the API's binary rules."""
 
+    __slots__ = ("accept", "binary")
 
-class _Call:
-    """One invocation the gateway is making: what to send, and what the reply needs."""
-
-    __slots__ = (
-        "accept", "binary", "invoke_started", "payload", "record", "started", "target",
-        "timeout_s", "timer",
-    )  # fmt: skip
+    id_header = b"x-amzn-RequestId"
 
     def __init__(
         self,
-        record: _RecordDraft,
+        draft: RecordDraft,
         target: ResolvedTarget,
         payload: bytes,
-        started: float,
         timeout_s: float,
+        answers: FixedAnswers,
         binary: BinaryMediaTypes,
         accept: str | None,
     ) -> None:
-        self.record = record
-        self.target = target
-        self.payload = payload
-        self.started = started
-        self.timeout_s = timeout_s
+        super().__init__(draft, target, payload, timeout_s, answers)
         self.binary = binary
         self.accept = accept
-        self.invoke_started = started
-        self.timer: asyncio.TimerHandle | None = None
 
-    def cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-
-class _RecordDraft:
-    """Mutable notes taken while one request is handled (becomes a RequestRecord)."""
-
-    __slots__ = (
-        "cold_start", "executed_version", "function_name", "integration_ms", "method",
-        "qualifier", "request", "request_id", "route", "timestamp",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        timestamp: float,
-        request_id: str,
-        route: ResolvedRoute,
-        request: GatewayRequest,
-    ) -> None:
-        self.timestamp = timestamp
-        self.request_id = request_id
-        self.route = route
-        self.request = request
-        self.method = request.method
-        self.function_name: str | None = None
-        self.qualifier: str | None = None
-        self.executed_version: str | None = None
-        self.integration_ms = 0.0
-        self.cold_start = False
+    def parse(self, payload: bytes) -> GatewayReply | MalformedResponse:
+        return parse_proxy_response(
+            payload, binary_media_types=self.binary, accept_header=self.accept
+        )
 
 
 def _api_hint(view: CompiledGateway) -> tuple[tuple[bytes, bytes], ...]:
@@ -435,33 +280,3 @@ def _header(request: GatewayRequest, name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
-
-
-async def _resolve(
-    answer: asyncio.Future[GatewayReply], reply: Coroutine[Any, Any, GatewayReply]
-) -> None:
-    """Put what ``reply`` returns into ``answer`` (an internal error if it raises)."""
-    try:
-        result = await reply
-    except Exception:  # never leave a client without an answer
-        log.exception("the HTTP API path failed")
-        result = GatewayReply(500, _JSON, b'{"message":"Internal Server Error"}')
-    if not answer.done():
-        answer.set_result(result)
-
-
-_JSON = ((b"content-type", b"application/json"),)
-
-
-def _request_id(ids: random.Random) -> str:
-    """A random (version 4) UUID, as AWS's request ids are; a third of ``uuid.uuid4``'s cost.
-
-    ``ids`` is seeded from the OS, never from the injected RNG: a ``--seed`` makes canary
-    draws repeatable, but request ids must stay unique across runs.
-    """
-    h = "%032x" % (ids.getrandbits(128) & _V4_MASK | _V4_BITS)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_V4_MASK = ~(0xF000 << 64) & ~(0xC000 << 48)
-_V4_BITS = (0x4000 << 64) | (0x8000 << 48)

@@ -5,27 +5,26 @@ hands it a request when :meth:`HttpApiGateway.select` picks one of its APIs
 (``Host: {apiId}.execute-api.localhost``, or the only API when no REST API is served). Per
 request: stage (a first path segment naming a stage, else ``$default``, served without a
 prefix) → route (:mod:`.http_compiled`; none is 404 ``Not Found``) → stage variables in the
-integration URI → alias weights → the payload 1.0 or 2.0 event → one worker invocation with
-the integration timeout (503 when it runs out) → the 2.0 or 1.0 response rules
-(:mod:`.proxy_response_v2`; a function error or a malformed answer is 500) → one
-:class:`RequestRecord` with ``api_kind="HTTP"`` for the metrics (``ApiId`` dimensions) and the
-rollout analysis. HTTP API stages have no canary. ``handle`` never raises.
+integration URI → alias weights → the payload 1.0 or 2.0 event. :meth:`HttpApiGateway.prepare`
+returns the call, which the REST path's :class:`~.invocation.Invocations` makes: one worker
+invocation with the integration timeout (503 when it runs out), the request in flight until
+its record is written → the 2.0 or 1.0 response rules (:mod:`.proxy_response_v2`; a function
+error or a malformed answer is 500) → one :class:`RequestRecord` with ``api_kind="HTTP"`` for
+the metrics (``ApiId`` dimensions) and the rollout analysis. HTTP API stages have no canary.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from apicanary.arns import DEFAULT_ACCOUNT
-from apicanary.clock import Clock
 from apicanary.engine.apigatewayv2.snapshot import HttpGatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
+from apicanary.engine.functions.model import ResolvedTarget
 from apicanary.engine.gateway import http_responses as answers
 from apicanary.engine.gateway.events import build_http_v2_event, build_rest_v1_event
 from apicanary.engine.gateway.http_compiled import (
@@ -35,13 +34,12 @@ from apicanary.engine.gateway.http_compiled import (
     CompiledHttpStage,
     compile_http_gateway,
 )
+from apicanary.engine.gateway.invocation import Call, FixedAnswers, Invocations, RecordDraft
 from apicanary.engine.gateway.media_types import BinaryMediaTypes
 from apicanary.engine.gateway.messages import (
     API_HOST,
     GatewayReply,
     GatewayRequest,
-    RecordListener,
-    RequestRecord,
     RequestTap,
     ResolvedRoute,
     canned_reply,
@@ -52,19 +50,18 @@ from apicanary.engine.gateway.stage_variables import substitute
 from apicanary.errors import AwsApiError
 
 _NO_BINARY = BinaryMediaTypes.of(())
-#: the same local extension as the REST path's (:data:`.gateway.VERSION_HEADER`)
-VERSION_HEADER = b"x-apicanary-executed-version"
-HTTP_KIND = "HTTP"
+HTTP_KIND = "HTTP"  # a RequestRecord's api_kind
+#: an HTTP API's answers to a failed invocation (HTTP APIs have no gateway responses)
+HTTP_ANSWERS = FixedAnswers(
+    answers.INTEGRATION_FAILED, answers.INTEGRATION_FAILED, answers.INTEGRATION_TIMEOUT
+)
 
 
 class HttpApiGateway:
     """The HTTP API request path over a swappable compiled view."""
 
-    def __init__(
-        self, functions: FunctionInvoker, clock: Clock, *, account_id: str = DEFAULT_ACCOUNT
-    ) -> None:
+    def __init__(self, functions: FunctionInvoker, *, account_id: str = DEFAULT_ACCOUNT) -> None:
         self._functions = functions
-        self._clock = clock
         self._account_id = account_id
         self.view: CompiledHttpGateway = EMPTY_HTTP_GATEWAY
 
@@ -85,7 +82,7 @@ class HttpApiGateway:
             return next(iter(apis.values()))
         return None
 
-    def unselected(self) -> GatewayReply:
+    def unselected(self, request_id: str) -> GatewayReply:
         """The answer when only HTTP APIs are served and none was selected: 404 ``Not Found``
         with an ``x-apicanary-hint`` naming them (a local extension, like the REST one)."""
         ids = ", ".join(sorted(self.view.apis))
@@ -93,62 +90,60 @@ class HttpApiGateway:
             f"several HTTP APIs are served ({ids}); "
             "select one with Host: <apiId>.execute-api.localhost"
         )
-        reply = canned_reply(answers.NOT_FOUND, str(uuid.uuid4()))
-        return reply._replace(headers=(*reply.headers, (b"x-apicanary-hint", hint.encode())))
+        return canned_reply(answers.NOT_FOUND, request_id, ((b"x-apicanary-hint", hint.encode()),))
 
-    async def handle(
+    def prepare(
         self,
         api: CompiledHttpApi,
         request: GatewayRequest,
-        listeners: Sequence[RecordListener],
+        invocations: Invocations,
         tap: RequestTap | None,
-    ) -> GatewayReply:
+    ) -> GatewayReply | Call:
+        """Everything before the invocation: a fixed answer (recorded), or the call to make."""
         started = time.perf_counter()
-        timestamp = self._clock.now()
-        request_id = str(uuid.uuid4())
+        request_id, timestamp = invocations.begin()
         if tap is not None:
             tap(timestamp, api.name, request.path, request)
         stage, path = _stage_of(api, request.path)
         if stage is None:
+            invocations.abandon(request_id)
             return canned_reply(answers.NOT_FOUND, request_id)
         match = stage.routes.match(request.method, path)
+        draft = RecordDraft(
+            started, timestamp, request_id, request, api.id, api.name, stage.name, False,
+            stage.deployment_id, "$none" if match is None else _route_key(match), request.path,
+            HTTP_KIND,
+        )  # fmt: skip
         if match is None:
-            draft = _Draft(timestamp, request_id, api, stage, request, "$none")
-            return self._finish(draft, answers.NOT_FOUND, started, None, listeners)
-        draft = _Draft(timestamp, request_id, api, stage, request, _route_key(match))
+            return invocations.finish(draft, answers.NOT_FOUND, None)
         integration = match.integration
         ref = integration.function_ref
         if integration.unsupported is not None or ref is None:
-            return self._finish(
-                draft, answers.INTEGRATION_FAILED, started, "Unsupported", listeners
-            )
+            return invocations.finish(draft, answers.INTEGRATION_FAILED, "Unsupported")
         if integration.templated:
             ref = substitute(ref, stage.variables)
             if ref is None:
-                return self._finish(
-                    draft, answers.INTEGRATION_FAILED, started, "StageVariable", listeners
-                )
+                return invocations.finish(draft, answers.INTEGRATION_FAILED, "StageVariable")
         try:
             target = self._functions.resolve(ref)
         except AwsApiError:
-            return self._finish(draft, answers.INTEGRATION_FAILED, started, "NotFound", listeners)
-        draft.function_name = target.function_name
-        draft.qualifier = target.qualifier
-        draft.executed_version = target.executed_version
+            return invocations.finish(draft, answers.INTEGRATION_FAILED, "NotFound")
+        draft.resolved(target)
 
-        raw_path = request.path
         route = ResolvedRoute(
             api.id, api.name, _NO_BINARY, stage.name, False, stage.deployment_id,
-            stage.variables, raw_path, match,
+            stage.variables, request.path, match,
         )  # fmt: skip
+        request_time_ms = int(timestamp * 1000)
         if integration.payload_version == "2.0":
             event = build_http_v2_event(
                 request,
                 route,
                 request_id=request_id,
-                request_time_ms=int(timestamp * 1000),
+                request_time_ms=request_time_ms,
                 account_id=self._account_id,
             )
+            parse = parse_v2_response
         else:  # the REST shape, which HTTP APIs send with a "version" key
             event = {
                 "version": "1.0",
@@ -156,132 +151,37 @@ class HttpApiGateway:
                     request,
                     route,
                     request_id=request_id,
-                    request_time_ms=int(timestamp * 1000),
+                    request_time_ms=request_time_ms,
                     account_id=self._account_id,
                 ),
             }
-        invoke_started = time.perf_counter()
-        invocation = asyncio.ensure_future(
-            self._functions.invoke_target(target, orjson.dumps(event), request_id)
+            parse = parse_v1_response
+        return _HttpCall(
+            draft, target, orjson.dumps(event), integration.timeout_s, HTTP_ANSWERS, parse
         )
-        try:
-            outcome = await asyncio.wait_for(
-                asyncio.shield(invocation), timeout=integration.timeout_s
-            )
-        except TimeoutError:
-            invocation.add_done_callback(_swallow)  # the function keeps running, as on AWS
-            draft.integration_ms = (time.perf_counter() - invoke_started) * 1000
-            return self._finish(
-                draft, answers.INTEGRATION_TIMEOUT, started, "IntegrationTimeout", listeners
-            )
-        except AwsApiError as error:
-            draft.integration_ms = (time.perf_counter() - invoke_started) * 1000
-            kind = "Throttled" if error.code == "TooManyRequestsException" else error.code
-            return self._finish(draft, answers.INTEGRATION_FAILED, started, kind, listeners)
-        except Exception:  # the runtime failed: one request must not take the gateway down
-            return self._finish(
-                draft, answers.INTEGRATION_FAILED, started, "RuntimeFailure", listeners
-            )
-        draft.integration_ms = (time.perf_counter() - invoke_started) * 1000
-        draft.cold_start = outcome.cold_start
-        if outcome.function_error is not None:
-            return self._finish(
-                draft, answers.INTEGRATION_FAILED, started, outcome.error_type, listeners
-            )
-        parse = parse_v2_response if integration.payload_version == "2.0" else parse_v1_response
-        parsed = parse(outcome.payload)
-        if isinstance(parsed, MalformedResponse):
-            return self._finish(
-                draft, answers.INTEGRATION_FAILED, started, "MalformedProxyResponse", listeners
-            )
-        headers = (
-            *parsed.headers,
-            (b"apigw-requestid", request_id.encode()),
-            (VERSION_HEADER, target.executed_version.encode()),
-        )
-        reply = GatewayReply(parsed.status, headers, parsed.body)
-        _record(draft, reply.status, started, None, listeners)
-        return reply
-
-    def _finish(
-        self,
-        draft: _Draft,
-        answer: answers.HttpApiResponse,
-        started: float,
-        error_type: str | None,
-        listeners: Sequence[RecordListener],
-    ) -> GatewayReply:
-        version = draft.executed_version
-        extra = () if version is None else ((VERSION_HEADER, version.encode()),)
-        reply = canned_reply(answer, draft.request_id, extra)
-        _record(draft, reply.status, started, error_type, listeners)
-        return reply
 
 
-class _Draft:
-    """Notes taken while one request is handled (becomes a :class:`RequestRecord`)."""
+class _HttpCall(Call):
+    """An HTTP API invocation: the answer follows the payload version's response rules."""
 
-    __slots__ = (
-        "api", "cold_start", "executed_version", "function_name", "integration_ms", "qualifier",
-        "request", "request_id", "route_key", "stage", "timestamp",
-    )  # fmt: skip
+    __slots__ = ("_parse",)
+
+    id_header = b"apigw-requestid"
 
     def __init__(
         self,
-        timestamp: float,
-        request_id: str,
-        api: CompiledHttpApi,
-        stage: CompiledHttpStage,
-        request: GatewayRequest,
-        route_key: str,
+        draft: RecordDraft,
+        target: ResolvedTarget,
+        payload: bytes,
+        timeout_s: float,
+        fixed: FixedAnswers,
+        parse: Callable[[bytes], GatewayReply | MalformedResponse],
     ) -> None:
-        self.timestamp = timestamp
-        self.request_id = request_id
-        self.api = api
-        self.stage = stage
-        self.request = request
-        self.route_key = route_key
-        self.function_name: str | None = None
-        self.qualifier: str | None = None
-        self.executed_version: str | None = None
-        self.integration_ms = 0.0
-        self.cold_start = False
+        super().__init__(draft, target, payload, timeout_s, fixed)
+        self._parse = parse
 
-
-def _record(
-    draft: _Draft,
-    status: int,
-    started: float,
-    error_type: str | None,
-    listeners: Sequence[RecordListener],
-) -> None:
-    if not listeners:
-        return
-    record = RequestRecord(
-        timestamp=draft.timestamp,
-        request_id=draft.request_id,
-        api_id=draft.api.id,
-        api_name=draft.api.name,
-        stage=draft.stage.name,
-        is_canary=False,
-        deployment_id=draft.stage.deployment_id,
-        resource_path=draft.route_key,
-        method=draft.request.method,
-        function_name=draft.function_name,
-        qualifier=draft.qualifier,
-        executed_version=draft.executed_version,
-        status=status,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        integration_latency_ms=draft.integration_ms,
-        cold_start=draft.cold_start,
-        error_type=error_type,
-        path=draft.request.path,
-        query_string=draft.request.query_string,
-        source_ip=draft.request.source_ip,
-        api_kind=HTTP_KIND,
-    )
-    for listener in listeners:
-        listener(record)
+    def parse(self, payload: bytes) -> GatewayReply | MalformedResponse:
+        return self._parse(payload)
 
 
 def _stage_of(api: CompiledHttpApi, path: str) -> tuple[CompiledHttpStage | None, str]:
@@ -299,8 +199,3 @@ def _route_key(match: Any) -> str:
     if match.resource == "$default":
         return "$default"
     return f"{match.method} {match.resource}"
-
-
-def _swallow(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
