@@ -14,9 +14,7 @@ modules it delegates to), kept together so the operations read as one API.
 
 from __future__ import annotations
 
-import logging
 import random
-import string
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ from typing import Any
 
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
+from apicanary.engine.api_service import ApiService
 from apicanary.engine.apigateway import errors as err
 from apicanary.engine.apigateway import gateway_responses as responses
 from apicanary.engine.apigateway.build import api_summary, build_snapshot
@@ -42,16 +41,13 @@ from apicanary.store import Store
 
 __all__ = ["ApiGatewayService", "ChangeListener"]
 
-log = logging.getLogger(__name__)
-
 ChangeListener = Callable[[GatewaySnapshot], None]
 
 DEFAULT_PAGE = 25
 MAX_PAGE = 500
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
-class ApiGatewayService:
+class ApiGatewayService(ApiService[GatewaySnapshot]):
     """REST APIs, resources, methods, integrations, deployments and stages (with canaries)."""
 
     def __init__(
@@ -62,15 +58,11 @@ class ApiGatewayService:
         account_id: str = DEFAULT_ACCOUNT,
         rng: random.Random | None = None,
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self.region = region
-        self.account_id = account_id
-        self._rng = rng or random.SystemRandom()
-        self._listeners: list[ChangeListener] = []
+        super().__init__(
+            store, clock, region, account_id, rng, component=COMPONENT, migrations=MIGRATIONS
+        )
         self._snapshot_lock = threading.Lock()
         self._snapshot: GatewaySnapshot | None = None
-        store.migrate(COMPONENT, MIGRATIONS)
 
     # -- change notification and the data-plane snapshot ----------------------------------
 
@@ -79,14 +71,6 @@ class ApiGatewayService:
         """A counter that increases with every committed write."""
         row = self._store.query_one("SELECT revision FROM apigw_revision WHERE id = 1")
         return int(row["revision"]) if row else 0
-
-    def on_change(self, callback: ChangeListener) -> None:
-        """Call ``callback(snapshot)`` after every committed write (in the writer's thread).
-
-        A listener that raises is logged and does not undo the write. Writes made inside a
-        caller's own outer ``store.transaction()`` notify before that outer commit.
-        """
-        self._listeners.append(callback)
 
     def snapshot(self) -> GatewaySnapshot:
         """The immutable view of every API, stage and referenced deployment, as of now."""
@@ -350,14 +334,10 @@ class ApiGatewayService:
         self._notify()
 
     def _notify(self) -> None:
-        if not self._listeners:
-            return
-        snapshot = self.snapshot()
-        for listener in list(self._listeners):
-            try:
-                listener(snapshot)
-            except Exception:
-                log.exception("API Gateway change listener %r failed", listener)
+        """Announce the new state (writes made inside a caller's own outer
+        ``store.transaction()`` announce it before that outer commit)."""
+        if self._listeners:
+            self._announce(self.snapshot())
 
     @staticmethod
     def _current_revision(tables: Tables) -> int:
@@ -366,9 +346,6 @@ class ApiGatewayService:
 
     def _now(self) -> int:
         return int(self._clock.now())
-
-    def _new_id(self, length: int) -> str:
-        return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(length))
 
     def _resource_ops(self, tables: Tables) -> ResourceOps:
         return ResourceOps(tables, self._new_id)

@@ -10,9 +10,8 @@ shape and raise :class:`~apicanary.errors.AwsApiError` with its codes.
 from __future__ import annotations
 
 import random
-import string
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -22,6 +21,7 @@ import orjson
 
 from apicanary.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from apicanary.clock import Clock
+from apicanary.engine.api_service import ApiService
 from apicanary.engine.apigatewayv2 import document as ops
 from apicanary.engine.apigatewayv2 import rules
 from apicanary.engine.apigatewayv2.importer import ImportedHttpApi, parse_http_definition
@@ -46,11 +46,9 @@ MIGRATIONS = (
     """,
 )
 MAX_PAGE = 500
-_ALPHABET = string.ascii_lowercase + string.digits
-Listener = Callable[[HttpGatewaySnapshot], None]
 
 
-class HttpApiService:
+class HttpApiService(ApiService[HttpGatewaySnapshot]):
     """CreateApi ... ImportApi on the engine's store; see the module docstring."""
 
     def __init__(
@@ -61,19 +59,12 @@ class HttpApiService:
         account_id: str = DEFAULT_ACCOUNT,
         rng: random.Random | None = None,
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self.region = region
-        self.account_id = account_id
-        self._rng = rng or random.SystemRandom()
-        self._listeners: list[Listener] = []
+        super().__init__(
+            store, clock, region, account_id, rng, component=COMPONENT, migrations=MIGRATIONS
+        )
         self._lock = threading.Lock()
-        store.migrate(COMPONENT, MIGRATIONS)
 
     # -- change notification -------------------------------------------------------------------
-
-    def on_change(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
     @property
     def revision(self) -> int:
@@ -92,15 +83,10 @@ class HttpApiService:
     def _notify(self) -> None:
         if not self._listeners:
             return
-        with self._lock:
-            snapshot = self.snapshot()
-            for listener in self._listeners:
-                listener(snapshot)
+        with self._lock:  # one announcement at a time: none overtakes a newer one
+            self._announce(self.snapshot())
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _new_id(self, length: int) -> str:
-        return "".join(self._rng.choice(_ALPHABET) for _ in range(length))
 
     def _now(self) -> str:
         moment = datetime.fromtimestamp(self._clock.now(), UTC)
