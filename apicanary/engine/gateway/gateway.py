@@ -32,7 +32,6 @@ from apicanary.arns import DEFAULT_ACCOUNT
 from apicanary.clock import Clock
 from apicanary.engine.apigateway.snapshot import GatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
-from apicanary.engine.functions.model import ResolvedTarget
 from apicanary.engine.gateway import responses
 from apicanary.engine.gateway.compiled import (
     EMPTY_GATEWAY,
@@ -45,7 +44,6 @@ from apicanary.engine.gateway.http_api import HttpApiGateway
 from apicanary.engine.gateway.invocation import (
     VERSION_HEADER,
     Call,
-    FixedAnswers,
     Invocations,
     RecordDraft,
 )
@@ -208,10 +206,9 @@ class Gateway:
             account_id=self._account_id,
             edge=self.edge,
         )
-        return _RestCall(
-            draft, target, orjson.dumps(event), integration.timeout_s, fixed, binary,
-            _header(request, "accept"),
-        )  # fmt: skip
+        call = _RestCall(draft, target, orjson.dumps(event), integration.timeout_s, fixed)
+        call.binary, call.accept = binary, _header(request, "accept")
+        return call
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -239,20 +236,8 @@ class _RestCall(Call):
     __slots__ = ("accept", "binary")
 
     id_header = b"x-amzn-RequestId"
-
-    def __init__(
-        self,
-        draft: RecordDraft,
-        target: ResolvedTarget,
-        payload: bytes,
-        timeout_s: float,
-        answers: FixedAnswers,
-        binary: BinaryMediaTypes,
-        accept: str | None,
-    ) -> None:
-        super().__init__(draft, target, payload, timeout_s, answers)
-        self.binary = binary
-        self.accept = accept
+    binary: BinaryMediaTypes
+    accept: str | None  # the request's Accept header
 
     def parse(self, payload: bytes) -> GatewayReply | MalformedResponse:
         return parse_proxy_response(

@@ -16,7 +16,6 @@ the metrics (``ApiId`` dimensions) and the rollout analysis. HTTP API stages hav
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -24,7 +23,6 @@ import orjson
 from apicanary.arns import DEFAULT_ACCOUNT
 from apicanary.engine.apigatewayv2.snapshot import HttpGatewaySnapshot
 from apicanary.engine.functions.invoke import FunctionInvoker
-from apicanary.engine.functions.model import ResolvedTarget
 from apicanary.engine.gateway import http_responses as answers
 from apicanary.engine.gateway.events import build_http_v2_event, build_rest_v1_event
 from apicanary.engine.gateway.http_compiled import (
@@ -143,7 +141,7 @@ class HttpApiGateway:
                 request_time_ms=request_time_ms,
                 account_id=self._account_id,
             )
-            parse = parse_v2_response
+            kind: type[_HttpCall] = _HttpCall
         else:  # the REST shape, which HTTP APIs send with a "version" key
             event = {
                 "version": "1.0",
@@ -155,33 +153,28 @@ class HttpApiGateway:
                     account_id=self._account_id,
                 ),
             }
-            parse = parse_v1_response
-        return _HttpCall(
-            draft, target, orjson.dumps(event), integration.timeout_s, HTTP_ANSWERS, parse
-        )
+            kind = _HttpV1Call
+        return kind(draft, target, orjson.dumps(event), integration.timeout_s, HTTP_ANSWERS)
 
 
 class _HttpCall(Call):
-    """An HTTP API invocation: the answer follows the payload version's response rules."""
+    """An HTTP API invocation with payload format 2.0: the 2.0 response rules."""
 
-    __slots__ = ("_parse",)
+    __slots__ = ()
 
     id_header = b"apigw-requestid"
 
-    def __init__(
-        self,
-        draft: RecordDraft,
-        target: ResolvedTarget,
-        payload: bytes,
-        timeout_s: float,
-        fixed: FixedAnswers,
-        parse: Callable[[bytes], GatewayReply | MalformedResponse],
-    ) -> None:
-        super().__init__(draft, target, payload, timeout_s, fixed)
-        self._parse = parse
+    def parse(self, payload: bytes) -> GatewayReply | MalformedResponse:
+        return parse_v2_response(payload)
+
+
+class _HttpV1Call(_HttpCall):
+    """An HTTP API invocation with payload format 1.0: REST's rules, every body binary."""
+
+    __slots__ = ()
 
     def parse(self, payload: bytes) -> GatewayReply | MalformedResponse:
-        return self._parse(payload)
+        return parse_v1_response(payload)
 
 
 def _stage_of(api: CompiledHttpApi, path: str) -> tuple[CompiledHttpStage | None, str]:
