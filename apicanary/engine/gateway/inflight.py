@@ -1,7 +1,8 @@
 """The gateway requests in flight: their ids and start times, for the evidence watermark.
 
-The gateway registers a request as it starts (its start time is read under the same lock) and
-unregisters it only after its record went to the listeners (the telemetry log among them).
+The gateway (:mod:`.invocation`, for REST and HTTP APIs alike) registers a request as it
+starts (its start time is read under the same lock) and unregisters it only after its record
+went to the listeners (the telemetry log among them).
 A reader's :meth:`InFlight.snapshot` reads the clock under that lock too, so every request
 that started before the snapshot's time is either in the snapshot or already in the log.
 Per request: two dict operations under an uncontended lock.
@@ -37,7 +38,7 @@ class InFlight:
     def snapshot(self) -> tuple[float, dict[str, float]]:
         """``(now, {id: start time})``: the time and the requests in flight at that time.
 
-        An entry older than :data:`STALE_S` (twice the longest REST integration timeout) can
+        An entry older than :data:`STALE_S` (twice the longest integration timeout) can
         only be a request whose handling failed inside the engine before it wrote a record:
         it is dropped, so it cannot hold the watermark back forever."""
         with self._lock:
