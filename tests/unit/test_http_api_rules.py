@@ -255,3 +255,24 @@ def test_doctor_flags_http_api_pitfalls(tmp_path: Path) -> None:
     assert "GET /latest" in http[1].message and "$LATEST" in http[1].message
     (pc,) = [f for f in findings if f.check == "provisioned-concurrency"]
     assert pc.level == "warning" and "Alias with weights" in pc.message
+
+
+def test_a_failing_change_listener_is_logged_and_the_write_stays(tmp_path: Path) -> None:
+    """As for REST APIs (the shared ``engine/api_service.py``): the write committed, and the
+    listeners after the failing one still get the new snapshot."""
+    from apicanary.clock import VirtualClock
+    from apicanary.engine.apigatewayv2.service import HttpApiService
+    from apicanary.engine.apigatewayv2.snapshot import HttpGatewaySnapshot
+    from apicanary.store import Store
+
+    service = HttpApiService(Store(tmp_path / "state"), VirtualClock())
+    seen: list[HttpGatewaySnapshot] = []
+
+    def boom(_snapshot: HttpGatewaySnapshot) -> None:
+        raise RuntimeError("listener bug")
+
+    service.on_change(boom)
+    service.on_change(seen.append)
+    created = service.create_api({"name": "a", "protocolType": "HTTP"})
+    assert service.get_api(created["apiId"])["name"] == "a"
+    assert [snapshot.revision for snapshot in seen] == [service.revision]
