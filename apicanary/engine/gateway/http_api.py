@@ -6,7 +6,7 @@ hands it a request when :meth:`HttpApiGateway.select` picks one of its APIs
 request: stage (a first path segment naming a stage, else ``$default``, served without a
 prefix) → route (:mod:`.http_compiled`; none is 404 ``Not Found``) → stage variables in the
 integration URI → alias weights → the payload 1.0 or 2.0 event. :meth:`HttpApiGateway.prepare`
-returns the call, which the REST path's :class:`~.invocation.Invocations` makes: one worker
+returns the call, which :class:`~.invocation.Invocations` (the REST path's too) makes: one worker
 invocation with the integration timeout (503 when it runs out), the request in flight until
 its record is written → the 2.0 or 1.0 response rules (:mod:`.proxy_response_v2`; a function
 error or a malformed answer is 500) → one :class:`RequestRecord` with ``api_kind="HTTP"`` for
