@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from apicanary.engine.gateway.access_log import context_variables
 from apicanary.engine.gateway.events import (
     build_http_v2_event,
     build_rest_v1_event,
@@ -24,7 +25,12 @@ from apicanary.engine.gateway.media_types import (
     BinaryMediaTypes,
     first_media_type,
 )
-from apicanary.engine.gateway.messages import GatewayReply, GatewayRequest, ResolvedRoute
+from apicanary.engine.gateway.messages import (
+    GatewayReply,
+    GatewayRequest,
+    RequestRecord,
+    ResolvedRoute,
+)
 from apicanary.engine.gateway.proxy_response import MalformedResponse, parse_proxy_response
 from apicanary.engine.gateway.responses import (
     FUNCTION_ERROR,
@@ -822,3 +828,18 @@ def test_gateway_responses(resp: Any, status: int, body: bytes, error_type: str)
 def test_gateway_response_body_lengths_match_aws() -> None:
     assert len(FUNCTION_ERROR.body) == 36  # Content-Length seen on real 502s
     assert len(INTEGRATION_TIMEOUT.body) == 41  # Content-Length seen on real 504s
+
+
+def test_the_access_log_and_the_event_give_one_request_the_same_extended_id() -> None:
+    """``$context.extendedRequestId`` in the access log is the event's
+    ``requestContext.extendedRequestId``: API Gateway has one per request."""
+    record = RequestRecord(
+        timestamp=EPOCH_MS / 1000, request_id=REQUEST_ID, api_id="abc123", api_name="api",
+        stage="prod", is_canary=False, deployment_id="dep001", resource_path="/orders/{id}",
+        method="GET", function_name="Fn", qualifier="live", executed_version="2", status=200,
+        latency_ms=3.0, integration_latency_ms=2.0, cold_start=False, error_type=None,
+        path="/prod/orders/42", source_ip="127.0.0.1",
+    )  # fmt: skip
+    logged = context_variables(record)["extendedRequestId"]
+    assert logged == v1()["requestContext"]["extendedRequestId"]
+    assert len(logged) == 16 and logged.endswith("=")

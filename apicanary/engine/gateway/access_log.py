@@ -12,9 +12,7 @@ which the engine calls from its housekeeping; the file is ``<state>/logs/access.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import re
 import time
 from collections.abc import Mapping
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import orjson
 
+from apicanary.engine.gateway.events import derive_extended_request_id
 from apicanary.engine.gateway.messages import RequestRecord
 
 
@@ -90,7 +89,7 @@ def context_variables(record: RequestRecord, *, protocol: str = "HTTP/1.1") -> d
     error = record.error_type
     context: dict[str, str] = {
         "requestId": record.request_id,
-        "extendedRequestId": extended_request_id(record.request_id),
+        "extendedRequestId": derive_extended_request_id(record.request_id),
         "httpMethod": record.method,
         "resourcePath": record.resource_path,
         "path": record.path,
@@ -122,13 +121,6 @@ def context_variables(record: RequestRecord, *, protocol: str = "HTTP/1.1") -> d
         context["integrationErrorMessage"] = error
         context["integration.error"] = error
     return context
-
-
-def extended_request_id(request_id: str) -> str:
-    """A 16-character id derived from the request id (API Gateway's look like
-    ``AbC1dEfGhIJKLMn=``)."""
-    digest = hashlib.sha1(request_id.encode()).digest()
-    return base64.b64encode(digest[:11]).decode()[:15] + "="
 
 
 def render_access_log(format_text: str, context: Mapping[str, str]) -> str:

@@ -42,6 +42,7 @@ from apicanary.engine.gateway.messages import GatewayRequest, ResolvedRoute
 __all__ = [
     "build_http_v2_event",
     "build_rest_v1_event",
+    "derive_extended_request_id",
     "format_request_time",
     "parse_query_string",
 ]
@@ -62,8 +63,9 @@ def format_request_time(epoch_seconds: int) -> str:
     )
 
 
-def _extended_request_id(request_id: str) -> str:
-    """An ``extendedRequestId`` in AWS's shape (16 base64 characters), derived from the id."""
+def derive_extended_request_id(request_id: str) -> str:
+    """An ``extendedRequestId`` in AWS's shape (16 base64 characters), derived from the id: the
+    one the event and the stage's access log both carry for a request."""
     try:
         raw = bytes.fromhex(request_id.replace("-", "")[:22])
     except ValueError:
@@ -269,7 +271,7 @@ def build_rest_v1_event(
             "deploymentId": route.deployment_id,
             "domainName": domain_name,
             "domainPrefix": _domain_prefix(domain_name),
-            "extendedRequestId": extended_request_id or _extended_request_id(request_id),
+            "extendedRequestId": extended_request_id or derive_extended_request_id(request_id),
             "httpMethod": method,
             "identity": {
                 "accessKey": None,
